@@ -1,0 +1,17 @@
+# The homework report build: `snakemake --cores 4` turns config/config.yaml into
+# results/<net_id>.zip (theory.pdf + VI.py). Rules live in workflow/rules/.
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/gmm.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        submission=SUBMISSION,
+        check=f"results/check/{NET_ID}.txt",

@@ -1,0 +1,33 @@
+# Shared definitions: config validation (before any job runs) and path helpers.
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from config_check import validate_config  # noqa: E402
+
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+VI = "workflow/VI.py"
+STYLE = "report/matplotlibrc"
+SCRIPTS = "workflow/scripts"
+NET_ID = config["net_id"]
+SUBMISSION = f"results/{NET_ID}.zip"
+
+
+def r_tag(R):
+    """Wildcard form of a radius: 10 -> '10', 2.5 -> '2.5'."""
+    return f"{float(R):g}"
+
+
+R_TAGS = [r_tag(R) for R in config["data"]["R"]]
+KDE_R = r_tag(config["kde"]["R"])
+
+
+def split_files(tag):
+    """The train/validation/test files of one radius."""
+    return {s: f"results/data/R{tag}/{s}.npy" for s in ("train", "validation", "test")}
+
+
+wildcard_constraints:
+    R=r"[0-9.]+(e[+-]?[0-9]+)?",

@@ -1,0 +1,51 @@
+# Q1.1: the train, validation and test sets, one folder per radius R.
+
+
+rule sample:
+    message:
+        "Q1.1: sampling train/validation/test sets for R={wildcards.R}"
+    input:
+        code=VI,
+        script=f"{SCRIPTS}/sample.py",
+    output:
+        **split_files("{R}"),
+        info="results/data/R{R}/info.json",
+    params:
+        seed=config["seed"],
+        K=config["data"]["K"],
+        n=config["data"]["n"],
+    log:
+        "results/logs/sample_R{R}.log",
+    benchmark:
+        "results/benchmarks/sample_R{R}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/sample.py"
+
+
+rule sample_figure:
+    message:
+        "Q1.1: figure of the samples and the true density"
+    input:
+        **{f"train_R{tag}": split_files(tag)["train"] for tag in R_TAGS},
+        code=VI,
+        script=f"{SCRIPTS}/sample_figure.py",
+        style=STYLE,
+    output:
+        figure="results/figures/q1_1_samples.pdf",
+    params:
+        K=config["data"]["K"],
+        R=[float(R) for R in config["data"]["R"]],
+    log:
+        "results/logs/sample_figure.log",
+    benchmark:
+        "results/benchmarks/sample_figure.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/sample_figure.py"

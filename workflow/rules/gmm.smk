@@ -1,0 +1,125 @@
+# Q1.2 (EM for the mixture, one job per radius) and Q1.3 (kernel density estimator).
+
+
+rule em:
+    message:
+        "Q1.2: EM with identity covariances for R={wildcards.R}"
+    input:
+        **split_files("{R}"),
+        code=VI,
+        script=f"{SCRIPTS}/em.py",
+    output:
+        summary="results/em/R{R}.json",
+        trace="results/em/R{R}_trace.csv",
+    params:
+        seed=config["seed"],
+        K=config["data"]["K"],
+        em=config["em"],
+    log:
+        "results/logs/em_R{R}.log",
+    benchmark:
+        "results/benchmarks/em_R{R}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/em.py"
+
+
+rule em_figures:
+    message:
+        "Q1.2: figures of the EM fits and log-likelihood traces"
+    input:
+        summaries=expand("results/em/R{R}.json", R=R_TAGS),
+        traces=expand("results/em/R{R}_trace.csv", R=R_TAGS),
+        train=[split_files(tag)["train"] for tag in R_TAGS],
+        code=VI,
+        script=f"{SCRIPTS}/em_figures.py",
+        style=STYLE,
+    output:
+        means="results/figures/q1_2_em_means.pdf",
+        traces="results/figures/q1_2_em_traces.pdf",
+    log:
+        "results/logs/em_figures.log",
+    benchmark:
+        "results/benchmarks/em_figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/em_figures.py"
+
+
+rule em_table:
+    message:
+        "Q1.2: LaTeX table of the EM results"
+    input:
+        summaries=expand("results/em/R{R}.json", R=R_TAGS),
+        script=f"{SCRIPTS}/tables.py",
+    output:
+        table="results/tables/em.tex",
+    params:
+        table="em",
+    log:
+        "results/logs/em_table.log",
+    benchmark:
+        "results/benchmarks/em_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/tables.py"
+
+
+rule kde:
+    message:
+        "Q1.3: kernel density estimator on R={params.R}, sigma tuned on the validation set"
+    input:
+        **split_files(KDE_R),
+        code=VI,
+        script=f"{SCRIPTS}/kde.py",
+        style=STYLE,
+    output:
+        summary="results/kde/kde.json",
+        curve="results/kde/validation_curve.csv",
+        figure_validation="results/figures/q1_3_kde_validation.pdf",
+        figure_density="results/figures/q1_3_kde_density.pdf",
+    params:
+        K=config["data"]["K"],
+        R=float(config["kde"]["R"]),
+        kde=config["kde"],
+    log:
+        "results/logs/kde.log",
+    benchmark:
+        "results/benchmarks/kde.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/kde.py"
+
+
+rule kde_table:
+    message:
+        "Q1.3: LaTeX table of the KDE results"
+    input:
+        kde="results/kde/kde.json",
+        script=f"{SCRIPTS}/tables.py",
+    output:
+        table="results/tables/kde.tex",
+    params:
+        table="kde",
+    log:
+        "results/logs/kde_table.log",
+    benchmark:
+        "results/benchmarks/kde_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/tables.py"

@@ -1,0 +1,89 @@
+"""Build theory.pdf from the rendered LaTeX with latexmk, in a scratch folder.
+
+Reproducible: SOURCE_DATE_EPOCH and FORCE_SOURCE_DATE fix pdfTeX's dates (the
+preamble clears the trailer ID). On a LaTeX error it prints the TeX message, the
+offending line of the rendered file and the line of report/theory.tex.j2 it came
+from, and leaves no PDF behind."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from common import logged
+
+ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+\.tex):(?P<line>\d+): (?P<message>.*)$", re.M)
+
+
+class LatexError(RuntimeError):
+    """pdflatex stopped on an error."""
+
+
+def require_tex() -> None:
+    missing = [tool for tool in ("pdflatex", "latexmk") if shutil.which(tool) is None]
+    if missing:
+        raise RuntimeError(
+            f"{' and '.join(missing)} not found: install TeX Live, e.g. `apt-get install texlive-latex-base "
+            "texlive-latex-recommended texlive-fonts-recommended latexmk lmodern`"
+        )
+
+
+def template_line(template: Path, tex_line: str) -> int | None:
+    """The line of the template whose literal text best matches a rendered line.
+
+    Jinja expressions are replaced by wildcards, so a line with \\VAR{...} still matches.
+    """
+    target = tex_line.strip()
+    if not target:
+        return None
+    for number, line in enumerate(template.read_text().splitlines(), start=1):
+        pieces = [re.escape(p) for p in re.split(r"\\VAR\{[^}]*\}|\\BLOCK\{[^}]*\}", line.strip())]
+        if line.strip() and re.fullmatch(".*".join(pieces), target):
+            return number
+    return None
+
+
+def explain_error(log_text: str, tex: Path, template: Path) -> str:
+    """A readable account of the first LaTeX error in a pdflatex log."""
+    match = ERROR_LINE.search(log_text)
+    if not match:
+        tail = "\n".join(log_text.splitlines()[-25:])
+        return f"LaTeX failed; end of the log:\n{tail}"
+    line_no = int(match["line"])
+    context = log_text[match.end() : match.end() + 300].strip().split("\n\n")[0]
+    message = [f"LaTeX error in {match['file']}, line {line_no}: {match['message']}", context]
+    if Path(match["file"]).resolve() == tex.resolve():
+        rendered = tex.read_text().splitlines()[line_no - 1] if line_no <= len(tex.read_text().splitlines()) else ""
+        message.append(f"rendered line {line_no}: {rendered.strip()}")
+        source = template_line(template, rendered)
+        if source:
+            message.append(f"comes from {template}, line {source}")
+    return "\n".join(m for m in message if m)
+
+
+def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, template: Path) -> Path:
+    """Run latexmk; return the PDF in `build_dir` or raise LatexError with the explanation."""
+    require_tex()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(date_epoch), FORCE_SOURCE_DATE="1")
+    cmd = ["latexmk", "-r", str(latexmkrc), f"-outdir={build_dir}", str(tex)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    log = build_dir / f"{tex.stem}.log"
+    print(proc.stdout[-4000:])
+    if proc.returncode != 0:
+        log_text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
+        raise LatexError(explain_error(log_text, tex, template))
+    return build_dir / f"{tex.stem}.pdf"
+
+
+def main(snakemake):
+    p = snakemake.params
+    pdf = build(Path(snakemake.input.tex), Path(p.build_dir), Path(snakemake.input.latexmkrc), p.date_epoch, Path(p.template))
+    shutil.copyfile(pdf, snakemake.output.pdf)
+    print(f"wrote {snakemake.output.pdf}")
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821

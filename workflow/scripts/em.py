@@ -1,0 +1,24 @@
+"""Q1.2: EM for the weights and means of one radius R (wildcard), several random
+restarts; writes the summary (errors after matching components, log-likelihoods)
+and the log-likelihood trace of the kept run."""
+
+import numpy as np
+from common import load_vi, logged, write_json
+
+
+def main(snakemake):
+    VI = load_vi(snakemake.input.code)
+    p = snakemake.params
+    R = float(snakemake.wildcards.R)
+    data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
+    result, summary = VI.em_experiment(data, p.K, R, p.seed, p.em["max_iter"], p.em["tol"], p.em["restarts"])
+    print(f"R={R:g}: restart log-likelihoods {np.round(summary['restart_log_likelihoods'], 4).tolist()}")
+    print(f"kept restart {result.restart}: {result.iterations} steps, converged={result.converged}")
+    print(f"max |mu_hat - mu| = {summary['mean_error_max']:.4f}, test log-lik {summary['test_loglik_fit']:.4f}")
+    write_json(snakemake.output.summary, summary)
+    np.savetxt(snakemake.output.trace, result.log_likelihood, fmt="%.12f", header="mean_log_likelihood", comments="")
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821

@@ -1,0 +1,23 @@
+"""Q1.2: figures of the EM fits for every radius: estimated means over the data,
+and the log-likelihood per EM step against the value at the true parameters."""
+
+import numpy as np
+from common import load_vi, logged, read_json, use_style
+
+
+def main(snakemake):
+    VI = load_vi(snakemake.input.code)
+    use_style(snakemake.input.style)
+    summaries = [read_json(f) for f in snakemake.input.summaries]
+    radii = [s["R"] for s in summaries]
+    train = {R: np.load(f) for R, f in zip(radii, snakemake.input.train)}
+    truths = {s["R"]: VI.ring_gmm(s["K"], s["R"]) for s in summaries}
+    fits = {s["R"]: VI.GMM(np.array(s["weights_fit"]), np.array(s["means_fit"])) for s in summaries}
+    traces = {R: np.loadtxt(f, skiprows=1, ndmin=1) for R, f in zip(radii, snakemake.input.traces)}
+    VI.plot_em_means(train, truths, fits, snakemake.output.means)
+    VI.plot_em_traces(traces, {s["R"]: s["train_loglik_true"] for s in summaries}, snakemake.output.traces)
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821

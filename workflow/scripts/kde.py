@@ -1,0 +1,33 @@
+"""Q1.3: kernel density estimator on the training set of radius kde.R; sigma (a
+variance) tuned on the validation set, log-likelihood on the test set. Writes
+the summary, the validation curve and two figures."""
+
+import numpy as np
+from common import load_vi, logged, use_style, write_json
+
+
+def main(snakemake):
+    VI = load_vi(snakemake.input.code)
+    use_style(snakemake.input.style)
+    p, cfg = snakemake.params, snakemake.params.kde
+    data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
+    grid = VI.log_grid(cfg["sigma_min"], cfg["sigma_max"], cfg["sigma_num"])
+    summary, sigmas, lls = VI.kde_experiment(data, grid, cfg["refine_num"])
+    truth = VI.ring_gmm(p.K, p.R)
+    summary.update(R=p.R, test_loglik_true=VI.em_mean_log_likelihood(data["test"], truth))
+    summary["sigma_on_grid_edge"] = bool(summary["sigma"] in (sigmas[0], sigmas[-1]))
+    print(f"sigma = {summary['sigma']:.5g} (validation {summary['validation_loglik']:.4f}), test {summary['test_loglik']:.4f}")
+    write_json(snakemake.output.summary, summary)
+    np.savetxt(snakemake.output.curve, np.column_stack([sigmas, lls]), fmt="%.12g", delimiter=",",
+               header="sigma,validation_loglik", comments="")
+    VI.plot_kde_validation(sigmas, lls, summary["sigma"], snakemake.output.figure_validation)
+    lim = p.R + 4.0
+    VI.plot_density_panels(
+        {"true density": lambda x: VI.gmm_log_density(x, truth),
+         rf"KDE, $\sigma={summary['sigma']:.3g}$": lambda x: VI.kde_log_density(x, data["train"], summary["sigma"])},
+        lim, snakemake.output.figure_density)
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821

@@ -1,0 +1,55 @@
+"""Fill report/theory.tex.j2 with the computed numbers (Jinja2 with LaTeX-safe
+delimiters: \\VAR{...}, \\BLOCK{...}, \\#{...}). A name missing from the results
+fails the build (StrictUndefined) instead of leaving a blank in the PDF."""
+
+from pathlib import Path
+
+import jinja2
+from common import logged, read_json
+
+
+def num(x, digits=3) -> str:
+    """A number with `digits` decimals (use inside math mode, where '-' is a minus)."""
+    return f"{float(x):.{digits}f}"
+
+
+def sig(x, digits=3) -> str:
+    """A number with `digits` significant figures."""
+    return f"{float(x):.{digits}g}"
+
+
+def latex_environment(template_dir) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=num, sig=sig)
+    return env
+
+
+def main(snakemake):
+    inp = snakemake.input
+    context = dict(snakemake.params.context)
+    context["em"] = {f"{s['R']:g}": s for s in map(read_json, inp.em)}
+    context["kde"] = read_json(inp.kde)
+    context["tables"] = {name[len("table_"):]: Path(inp[name]).read_text() for name in inp.keys() if name.startswith("table_")}
+    template = Path(inp.template)
+    text = latex_environment(template.parent).get_template(template.name).render(**context)
+    Path(snakemake.output.tex).write_text(text)
+    print(f"rendered {template} -> {snakemake.output.tex} ({len(text.splitlines())} lines)")
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821
