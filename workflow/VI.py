@@ -345,6 +345,11 @@ def tune_kde_sigma(
     return float(sigmas[np.argmax(lls)]), sigmas, lls
 
 
+# ANCHOR-EBM-CODE: 1.4-1.7 energy-based model trained by importance sampling
+
+# ANCHOR-VI-CODE: Part 2 variational inference
+
+
 # ----------------------------------------------------------------------------
 # Figures
 # ----------------------------------------------------------------------------
@@ -473,6 +478,8 @@ class Settings:
     kde_sigma_max: float = 10.0
     kde_sigma_num: int = 31
     kde_refine_num: int = 21
+    # ANCHOR-EBM-SETTINGS
+    # ANCHOR-VI-SETTINGS
 
 
 SPLITS = ("train", "validation", "test")
@@ -549,6 +556,8 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num)
     summary["kde"]["test_loglik_true"] = em_mean_log_likelihood(kde_data["test"], ring_gmm(s.K, s.kde_R))
     plot_kde_validation(sigmas, lls, summary["kde"]["sigma"], outdir / "q1_3_kde_validation.pdf")
+    # ANCHOR-EBM-RUN
+    # ANCHOR-VI-RUN
     return summary
 
 
@@ -562,6 +571,8 @@ def print_summary(summary: dict) -> None:
             )
     kde = summary["kde"]
     print(f"1.3 KDE: sigma = {kde['sigma']:.4g}, test log-lik {kde['test_loglik']:.4f} (true GMM {kde['test_loglik_true']:.4f})")
+    # ANCHOR-EBM-PRINT
+    # ANCHOR-VI-PRINT
 
 
 def main(argv: list[str] | None = None) -> int:

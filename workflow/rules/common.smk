@@ -15,6 +15,14 @@ NET_ID = config["net_id"]
 SUBMISSION = f"results/{NET_ID}.zip"
 
 
+# Filled by each stage's rules file, read by report.smk (included last).
+REPORT_JSON = {}  # name in the template -> JSON file of results
+REPORT_TABLES = {}  # name (tables.<name> in the template) -> LaTeX table file
+REPORT_FIGURES = []  # figures included by the PDF
+REPORT_SECTIONS = []  # template files included by report/theory.tex.j2
+QUESTIONS = []  # question numbers the grader's check looks for in the PDF text
+
+
 def r_tag(R):
     """Wildcard form of a radius: 10 -> '10', 2.5 -> '2.5'."""
     return f"{float(R):g}"

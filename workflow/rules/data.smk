@@ -49,3 +49,7 @@ rule sample_figure:
         runtime=5,
     script:
         "../scripts/sample_figure.py"
+
+
+REPORT_FIGURES.append("results/figures/q1_1_samples.pdf")
+QUESTIONS.append("1.1")

@@ -123,3 +123,14 @@ rule kde_table:
         runtime=5,
     script:
         "../scripts/tables.py"
+
+
+REPORT_JSON["kde"] = "results/kde/kde.json"
+REPORT_TABLES.update(em="results/tables/em.tex", kde="results/tables/kde.tex")
+REPORT_FIGURES += [
+    "results/figures/q1_2_em_means.pdf",
+    "results/figures/q1_2_em_traces.pdf",
+    "results/figures/q1_3_kde_validation.pdf",
+    "results/figures/q1_3_kde_density.pdf",
+]
+QUESTIONS += ["1.2", "1.3"]

@@ -2,13 +2,10 @@
 # builds theory.pdf, the submission zip holds theory.pdf and VI.py, and a last
 # rule checks the zip as a grader would.
 
-FIGURES = [
-    "results/figures/q1_1_samples.pdf",
-    "results/figures/q1_2_em_means.pdf",
-    "results/figures/q1_2_em_traces.pdf",
-    "results/figures/q1_3_kde_validation.pdf",
-    "results/figures/q1_3_kde_density.pdf",
-]
+# What each stage's rules file contributes to the report (see common.smk):
+# REPORT_JSON / REPORT_TABLES (name -> file, available in the template as
+# <name> and tables.<name>), REPORT_FIGURES, REPORT_SECTIONS (template parts
+# included by report/theory.tex.j2) and QUESTIONS (checked in the PDF text).
 
 
 rule render:
@@ -18,10 +15,9 @@ rule render:
         template="report/theory.tex.j2",
         script=f"{SCRIPTS}/render.py",
         em=expand("results/em/R{R}.json", R=R_TAGS),
-        kde="results/kde/kde.json",
-        data=expand("results/data/R{R}/info.json", R=R_TAGS),
-        table_em="results/tables/em.tex",
-        table_kde="results/tables/kde.tex",
+        sections=REPORT_SECTIONS,
+        **{f"json_{name}": path for name, path in REPORT_JSON.items()},
+        **{f"table_{name}": path for name, path in REPORT_TABLES.items()},
     output:
         tex="results/report/theory.tex",
     params:
@@ -43,7 +39,7 @@ rule pdf:
         "Building theory.pdf with latexmk"
     input:
         tex="results/report/theory.tex",
-        figures=FIGURES,
+        figures=REPORT_FIGURES,
         latexmkrc="report/latexmkrc",
         preamble="report/preamble.tex",
         script=f"{SCRIPTS}/build_pdf.py",
@@ -98,7 +94,7 @@ rule check_submission:
         report=f"results/check/{NET_ID}.txt",
     params:
         net_id=NET_ID,
-        questions=["1.1", "1.2", "1.3"],
+        questions=QUESTIONS,
     log:
         "results/logs/check_submission.log",
     benchmark:

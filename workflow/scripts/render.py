@@ -42,8 +42,12 @@ def main(snakemake):
     inp = snakemake.input
     context = dict(snakemake.params.context)
     context["em"] = {f"{s['R']:g}": s for s in map(read_json, inp.em)}
-    context["kde"] = read_json(inp.kde)
-    context["tables"] = {name[len("table_"):]: Path(inp[name]).read_text() for name in inp.keys() if name.startswith("table_")}
+    context["tables"] = {}
+    for name in inp.keys():
+        if name.startswith("json_"):
+            context[name[len("json_"):]] = read_json(inp[name])
+        elif name.startswith("table_"):
+            context["tables"][name[len("table_"):]] = Path(inp[name]).read_text()
     template = Path(inp.template)
     text = latex_environment(template.parent).get_template(template.name).render(**context)
     Path(snakemake.output.tex).write_text(text)

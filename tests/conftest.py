@@ -1,0 +1,8 @@
+"""Test set-up: `import VI` finds workflow/VI.py, the module under test."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
