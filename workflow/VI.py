@@ -194,9 +194,24 @@ def run_em(x: np.ndarray, init: GMM, max_iter: int, tol: float) -> tuple[GMM, np
 
 
 def random_init(x: np.ndarray, K: int, rng: np.random.Generator, var: float = 1.0) -> GMM:
-    """Equal weights and K distinct data points as means (a standard, scale-free start)."""
-    idx = rng.choice(len(x), size=K, replace=False)
-    return GMM(weights=np.full(K, 1.0 / K), means=x[idx].copy(), var=var)
+    """Equal weights and K data points as means, chosen by greedy k-means++ seeding.
+
+    The first mean is a uniformly random data point. Each next one is drawn with
+    probability proportional to the squared distance to the nearest mean chosen so
+    far; of 2 + log K such candidates, the one that most reduces the total squared
+    distance is kept. Separate clusters then almost always get a mean each, which
+    avoids the worst local optima of EM while keeping the start random.
+    """
+    trials = 2 + int(math.log(K))
+    means = [x[rng.integers(len(x))]]
+    d2 = np.sum((x - means[0]) ** 2, axis=1)  # (n,) squared distance to the nearest mean
+    for _ in range(K - 1):
+        candidates = rng.choice(len(x), size=trials, p=d2 / d2.sum())
+        new_d2 = np.minimum(d2[None, :], np.sum((x[None, :, :] - x[candidates, None, :]) ** 2, axis=-1))
+        best = int(np.argmin(new_d2.sum(axis=1)))
+        means.append(x[candidates[best]])
+        d2 = new_d2[best]
+    return GMM(weights=np.full(K, 1.0 / K), means=np.array(means), var=var)
 
 
 def fit_em(

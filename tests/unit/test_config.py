@@ -1,0 +1,71 @@
+"""The config schema: the shipped config passes; each kind of bad value is
+rejected with a message that names the key."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config_check import ConfigError, validate_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_shipped_configs_are_valid(config):
+    validate_config(config, SCHEMA)
+    validate_config(yaml.safe_load((ROOT / "tests" / "workflow" / "config_tiny.yaml").read_text()), SCHEMA)
+
+
+def set_key(config, dotted, value):
+    out = copy.deepcopy(config)
+    *parents, last = dotted.split(".")
+    node = out
+    for p in parents:
+        node = node[p]
+    node[last] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("em.restarts", "ten", "em.restarts"),  # wrong type
+        ("em.restarts", 0, "em.restarts"),  # out of range
+        ("data.n", 2.5, "data.n"),
+        ("kde.sigma_min", -1.0, "kde.sigma_min"),
+        ("seed", -3, "seed"),
+        ("net_id", "../x", "net_id"),  # unsafe file stem
+        ("net_id", "", "net_id"),
+        ("net_id", "a b", "net_id"),
+        ("data.R", [], "data.R"),
+        ("kde.R", 3, "kde.R"),  # not one of data.R
+        ("kde.sigma_max", 0.001, "kde.sigma_min"),  # min >= max
+    ],
+)
+def test_bad_values_name_the_key(config, key, value, expected):
+    with pytest.raises(ConfigError) as err:
+        validate_config(set_key(config, key, value), SCHEMA)
+    assert expected in str(err.value)
+
+
+def test_unknown_keys_are_named(config):
+    bad = copy.deepcopy(config)
+    bad["em"]["restart"] = 3  # a typo of `restarts`
+    bad["colour"] = "red"
+    with pytest.raises(ConfigError) as err:
+        validate_config(bad, SCHEMA)
+    assert "em.restart" in str(err.value) and "colour" in str(err.value)
+
+
+def test_missing_key_is_named(config):
+    bad = copy.deepcopy(config)
+    del bad["em"]["tol"]
+    with pytest.raises(ConfigError, match="tol"):
+        validate_config(bad, SCHEMA)

@@ -1,0 +1,81 @@
+"""Build the whole workflow on the tiny config in a temporary copy of the
+repository, then check the submission, the PDF's numbers, the rebuild sets and
+the errors a user sees."""
+
+import json
+import math
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import ROOT, TINY, copy_repo, edited_config, planned_rules, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
+    snakemake(repo)
+    return repo
+
+
+def net_id(repo: Path) -> str:
+    return yaml.safe_load((repo / TINY).read_text())["net_id"]
+
+
+def pdf_text(repo: Path) -> str:
+    out = subprocess.run(["pdftotext", str(repo / "results" / "theory.pdf"), "-"], capture_output=True, text=True, check=True)
+    return " ".join(out.stdout.split())
+
+
+def test_zip_holds_exactly_the_pdf_and_the_code(built):
+    zip_path = built / "results" / f"{net_id(built)}.zip"
+    with zipfile.ZipFile(zip_path) as zf:
+        assert sorted(zf.namelist()) == ["VI.py", "theory.pdf"]
+        assert zf.read("VI.py") == (ROOT / "workflow" / "VI.py").read_bytes()
+        assert zf.read("theory.pdf") == (built / "results" / "theory.pdf").read_bytes()
+    report = (built / "results" / "check" / f"{net_id(built)}.txt").read_text()
+    assert "python VI.py: ran" in report
+
+
+def test_pdf_shows_the_computed_numbers(built):
+    text = pdf_text(built)
+    kde = json.loads((built / "results" / "kde" / "kde.json").read_text())
+    em10 = json.loads((built / "results" / "em" / "R10.json").read_text())
+    assert f"{kde['sigma']:.3g}" in text
+    assert f"{kde['test_loglik']:.4f}".replace("-", "−") in text or f"{kde['test_loglik']:.4f}" in text
+    assert f"{em10['mean_error_max']:.3f}" in text
+    assert f"converges in {em10['iterations']} steps" in text
+    for q in ("1.1", "1.2", "1.3"):
+        assert q in text
+
+
+def test_results_are_finite(built):
+    for path in (built / "results").rglob("*.json"):
+        json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{path} holds {c}"))
+
+
+def test_nothing_to_do_after_a_build(built):
+    assert planned_rules(built) == {}
+
+
+def test_kde_change_reruns_only_the_kde_and_the_report(built):
+    with edited_config(built, kde__refine_num=6):
+        rules = planned_rules(built)
+    assert set(rules) == {"kde", "kde_table", "render", "pdf", "submission", "check_submission", "all"}
+
+
+def test_bad_config_stops_before_any_job_and_names_the_key(built):
+    before = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
+    with edited_config(built, em__restarts=0):
+        proc = snakemake(built, check=False)
+    assert proc.returncode != 0
+    assert "em.restarts" in proc.stdout + proc.stderr
+    proc = snakemake(built, "--config", "net_id=../x", check=False)
+    assert proc.returncode != 0 and "net_id" in proc.stdout + proc.stderr
+    after = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
+    assert before == after  # nothing built was touched
