@@ -433,14 +433,22 @@ def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) ->
 
 
 def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
-    """Q1.2: mean training log-likelihood per EM step, with the value at the true parameters."""
+    """Q1.2: mean training log-likelihood after each EM step, with the value at the true parameters.
+
+    Steps are on a log axis (the R=1 run takes thousands of steps, the R=10 run a few).
+    """
     plt = pyplot()
     fig, axes = plt.subplots(1, len(traces), figsize=(3.3 * len(traces), 2.8), squeeze=False)
     for ax, (R, trace) in zip(axes[0], traces.items()):
-        ax.plot(np.arange(len(trace)), trace, color="C0", label="EM (best restart)")
+        steps = np.arange(1, len(trace))
+        ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
         ax.axhline(truth_ll[R], color="C3", linestyle="--", label="true parameters")
-        lo = min(truth_ll[R], trace[min(1, len(trace) - 1)]) - 0.05
-        ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="symlog", ylim=(lo, None))
+        # Zoom on the end of the run and the true value; the first steps may lie below.
+        lo, hi = sorted([trace[-1], truth_ll[R]])
+        pad = max(0.6 * (hi - lo), 0.005)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
     axes[0, 0].legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     save_figure(fig, path)
@@ -455,7 +463,7 @@ def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: 
     finite = lls[np.isfinite(lls)]
     ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
     ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
-    ax.legend(loc="lower center", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -468,6 +476,7 @@ def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 2
         X, Y, Z = density_grid(log_density, lim, num)
         ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
         ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+        ax.grid(False)  # grid lines would hide the density
     fig.tight_layout()
     save_figure(fig, path)
 
