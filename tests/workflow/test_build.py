@@ -2,8 +2,8 @@
 repository, then check the submission, the PDF's numbers, the rebuild sets and
 the errors a user sees."""
 
+import hashlib
 import json
-import math
 import subprocess
 import zipfile
 from pathlib import Path
@@ -79,3 +79,43 @@ def test_bad_config_stops_before_any_job_and_names_the_key(built):
     assert proc.returncode != 0 and "net_id" in proc.stdout + proc.stderr
     after = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
     assert before == after  # nothing built was touched
+
+
+def result_digests(repo: Path) -> dict[str, str]:
+    """sha256 of every built file the submission depends on (not logs, timings or LaTeX scratch)."""
+    skip = ("logs", "benchmarks", "check", "report/build")
+    out = {}
+    for path in sorted((repo / "results").rglob("*")):
+        rel = path.relative_to(repo / "results").as_posix()
+        if path.is_file() and not rel.startswith(skip):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def test_same_inputs_give_the_same_bytes(built, tmp_path):
+    """A second clean build, in another folder and at another time, matches byte for byte."""
+    other = copy_repo(tmp_path)
+    snakemake(other)
+    first, second = result_digests(built), result_digests(other)
+    assert f"{net_id(built)}.zip" in first and "theory.pdf" in first
+    assert first.keys() == second.keys()
+    assert {k for k in first if first[k] != second[k]} == set()
+
+
+def test_latex_error_names_the_template_line(built):
+    """Runs last: it edits the template of the copy (and so invalidates the report)."""
+    template = built / "report" / "theory.tex.j2"
+    original = template.read_text()
+    lines = original.splitlines()
+    target = next(i for i, line in enumerate(lines) if line.startswith("Sampling follows the generative story"))
+    lines.insert(target, r"Here a broken macro: \brokenmacro{} in the text.")
+    template.write_text("\n".join(lines) + "\n")
+    try:
+        proc = snakemake(built, check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "Undefined control sequence" in out
+        assert f"report/theory.tex.j2, line {target + 1}" in out
+        assert not (built / "results" / "theory.pdf").exists()  # no partial PDF left behind
+    finally:
+        template.write_text(original)

@@ -1,0 +1,61 @@
+"""The glue scripts' safety nets: non-finite results fail, missing TeX is one
+clear line, LaTeX errors point at the template, the zip is reproducible."""
+
+import hashlib
+import json
+import zipfile
+
+import pytest
+
+from build_pdf import explain_error, require_tex, template_line
+from common import find_non_finite, write_json
+from make_zip import write_zip
+
+
+def test_non_finite_results_are_refused_with_their_key(tmp_path):
+    bad = {"kde": {"sigma": 0.3, "test_loglik": float("nan")}, "trace": [1.0, float("inf")]}
+    assert find_non_finite(bad) == ["kde.test_loglik = nan", "trace[1] = inf"]
+    with pytest.raises(ValueError, match="kde.test_loglik"):
+        write_json(tmp_path / "x.json", bad)
+    assert not (tmp_path / "x.json").exists()
+    write_json(tmp_path / "ok.json", {"a": [1.0, 2]})
+    assert json.loads((tmp_path / "ok.json").read_text()) == {"a": [1.0, 2]}
+
+
+def test_missing_tex_is_one_clear_line(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(RuntimeError) as err:
+        require_tex()
+    message = str(err.value)
+    assert "pdflatex and latexmk not found" in message and "apt-get install" in message
+    assert "\n" not in message
+
+
+def test_template_line_matches_through_jinja_expressions(tmp_path):
+    template = tmp_path / "t.tex.j2"
+    template.write_text("\\section{A}\nThe value is $\\VAR{x|num(3)}$ nats.\nEnd.\n")
+    assert template_line(template, "The value is $-5.123$ nats.") == 2
+    assert template_line(template, "something else") is None
+
+
+def test_explain_error_quotes_tex_and_template(tmp_path):
+    tex, template = tmp_path / "theory.tex", tmp_path / "theory.tex.j2"
+    tex.write_text("a\nb \\oops here\nc\n")
+    template.write_text("a\nb \\oops here\nc\n")
+    log = f"{tex}:2: Undefined control sequence.\nl.2 b \\oops\n                here\n\n"
+    text = explain_error(log, tex, template)
+    assert "line 2: Undefined control sequence" in text
+    assert f"comes from {template}, line 2" in text
+
+
+def test_zip_is_reproducible_and_sorted(tmp_path):
+    (tmp_path / "theory.pdf").write_bytes(b"%PDF-1.5 test")
+    (tmp_path / "VI.py").write_text("print('hi')\n")
+    members = {"theory.pdf": tmp_path / "theory.pdf", "VI.py": tmp_path / "VI.py"}
+    write_zip(tmp_path / "a.zip", members, 1639457700)
+    write_zip(tmp_path / "b.zip", dict(reversed(list(members.items()))), 1639457700)
+    digest = [hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.zip", "b.zip")]
+    assert digest[0] == digest[1]
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert zf.namelist() == ["VI.py", "theory.pdf"]
+        assert zf.getinfo("VI.py").date_time == (2021, 12, 14, 4, 55, 0)
