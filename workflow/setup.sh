@@ -6,15 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk lmodern poppler-utils"
+APT_PACKAGES="texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk lmodern poppler-utils aspell aspell-en"
 
 missing=()
-for tool in pdflatex latexmk pdftotext; do
+for tool in pdflatex latexmk pdftotext aspell; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing TeX Live and poppler (${missing[*]} missing)"
+    echo "setup: installing TeX Live, poppler and aspell (${missing[*]} missing)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     # shellcheck disable=SC2086

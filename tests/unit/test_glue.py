@@ -34,8 +34,11 @@ def test_missing_tex_is_one_clear_line(monkeypatch):
 def test_template_line_matches_through_jinja_expressions(tmp_path):
     template = tmp_path / "t.tex.j2"
     template.write_text("\\section{A}\nThe value is $\\VAR{x|num(3)}$ nats.\nEnd.\n")
-    assert template_line(template, "The value is $-5.123$ nats.") == 2
-    assert template_line(template, "something else") is None
+    other = tmp_path / "s.tex.j2"
+    other.write_text("$\\VAR{y}$\n")
+    assert template_line([other, template], "The value is $-5.123$ nats.") == (template, 2)
+    assert template_line([other, template], "$1.5$") == (other, 1)
+    assert template_line([template], "something else") is None
 
 
 def test_explain_error_quotes_tex_and_template(tmp_path):
@@ -43,7 +46,7 @@ def test_explain_error_quotes_tex_and_template(tmp_path):
     tex.write_text("a\nb \\oops here\nc\n")
     template.write_text("a\nb \\oops here\nc\n")
     log = f"{tex}:2: Undefined control sequence.\nl.2 b \\oops\n                here\n\n"
-    text = explain_error(log, tex, template)
+    text = explain_error(log, tex, [template])
     assert "line 2: Undefined control sequence" in text
     assert f"comes from {template}, line 2" in text
 

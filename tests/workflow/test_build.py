@@ -4,6 +4,7 @@ the errors a user sees."""
 
 import hashlib
 import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -52,6 +53,20 @@ def test_pdf_shows_the_computed_numbers(built):
     assert f"converges in {em10['iterations']} steps" in text
     for q in ("1.1", "1.2", "1.3"):
         assert q in text
+
+
+def latex_problems(log: str) -> list[str]:
+    """Warnings of a pdflatex log that a clean document must not have."""
+    problems = [line for line in log.splitlines() if re.search(r"(LaTeX|Package \w+) Warning|Missing character", line)]
+    for match in re.finditer(r"^(Overfull|Underfull) \\[hv]box \((?:badness \d+|([\d.]+)pt too \w+)\)[^\n]*", log, re.M):
+        if match[1] == "Overfull" and float(match[2] or 0) > 1.0:
+            problems.append(match[0])
+    return problems
+
+
+def test_pdf_builds_without_latex_warnings(built):
+    log = (built / "results" / "report" / "build" / "theory.log").read_text(errors="replace")
+    assert latex_problems(log) == []
 
 
 def test_results_are_finite(built):

@@ -8,6 +8,35 @@
 # included by report/theory.tex.j2) and QUESTIONS (checked in the PDF text).
 
 
+rule provenance:
+    message:
+        "Reproducibility statement: configuration, package and TeX versions"
+    input:
+        requirements="requirements.txt",
+        script=f"{SCRIPTS}/provenance.py",
+    output:
+        json="results/report/provenance.json",
+        table="results/tables/config.tex",
+    params:
+        # net_id names the zip only; the date is printed by the PDF itself
+        config={k: v for k, v in config.items() if k not in ("net_id", "report")},
+        command="bash workflow/setup.sh && .venv/bin/snakemake --cores 4",
+    log:
+        "results/logs/provenance.log",
+    benchmark:
+        "results/benchmarks/provenance.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/provenance.py"
+
+
+REPORT_JSON["provenance"] = "results/report/provenance.json"
+REPORT_TABLES["config"] = "results/tables/config.tex"
+
+
 rule render:
     message:
         "Rendering report/theory.tex.j2 with the computed numbers"
@@ -47,7 +76,7 @@ rule pdf:
         pdf="results/theory.pdf",
     params:
         date_epoch=config["report"]["date_epoch"],
-        template="report/theory.tex.j2",
+        templates=["report/theory.tex.j2", *REPORT_SECTIONS],
         build_dir="results/report/build",
     log:
         "results/logs/pdf.log",

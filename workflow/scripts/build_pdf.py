@@ -29,22 +29,26 @@ def require_tex() -> None:
         )
 
 
-def template_line(template: Path, tex_line: str) -> int | None:
-    """The line of the template whose literal text best matches a rendered line.
+def template_line(templates: list[Path], tex_line: str) -> tuple[Path, int] | None:
+    """The template line whose literal text matches a rendered line: (template, line number).
 
-    Jinja expressions are replaced by wildcards, so a line with \\VAR{...} still matches.
+    Jinja expressions are replaced by wildcards, so a line with \\VAR{...} still
+    matches; of several matching lines, the one with the most literal text wins.
     """
     target = tex_line.strip()
     if not target:
         return None
-    for number, line in enumerate(template.read_text().splitlines(), start=1):
-        pieces = [re.escape(p) for p in re.split(r"\\VAR\{[^}]*\}|\\BLOCK\{[^}]*\}", line.strip())]
-        if line.strip() and re.fullmatch(".*".join(pieces), target):
-            return number
-    return None
+    best, best_literal = None, 0
+    for template in templates:
+        for number, line in enumerate(Path(template).read_text().splitlines(), start=1):
+            pieces = re.split(r"\\VAR\{[^}]*\}|\\BLOCK\{[^}]*\}", line.strip())
+            literal = sum(map(len, pieces))
+            if literal > best_literal and re.fullmatch(".*".join(map(re.escape, pieces)), target):
+                best, best_literal = (Path(template), number), literal
+    return best
 
 
-def explain_error(log_text: str, tex: Path, template: Path) -> str:
+def explain_error(log_text: str, tex: Path, templates: list[Path]) -> str:
     """A readable account of the first LaTeX error in a pdflatex log."""
     match = ERROR_LINE.search(log_text)
     if not match:
@@ -56,13 +60,13 @@ def explain_error(log_text: str, tex: Path, template: Path) -> str:
     if Path(match["file"]).resolve() == tex.resolve():
         rendered = tex.read_text().splitlines()[line_no - 1] if line_no <= len(tex.read_text().splitlines()) else ""
         message.append(f"rendered line {line_no}: {rendered.strip()}")
-        source = template_line(template, rendered)
+        source = template_line(templates, rendered)
         if source:
-            message.append(f"comes from {template}, line {source}")
+            message.append(f"comes from {source[0]}, line {source[1]}")
     return "\n".join(m for m in message if m)
 
 
-def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, template: Path) -> Path:
+def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, templates: list[Path]) -> Path:
     """Run latexmk; return the PDF in `build_dir` or raise LatexError with the explanation."""
     require_tex()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -73,13 +77,14 @@ def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, template
     print(proc.stdout[-4000:])
     if proc.returncode != 0:
         log_text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
-        raise LatexError(explain_error(log_text, tex, template))
+        raise LatexError(explain_error(log_text, tex, templates))
     return build_dir / f"{tex.stem}.pdf"
 
 
 def main(snakemake):
     p = snakemake.params
-    pdf = build(Path(snakemake.input.tex), Path(p.build_dir), Path(snakemake.input.latexmkrc), p.date_epoch, Path(p.template))
+    pdf = build(Path(snakemake.input.tex), Path(p.build_dir), Path(snakemake.input.latexmkrc), p.date_epoch,
+                [Path(t) for t in p.templates])
     shutil.copyfile(pdf, snakemake.output.pdf)
     print(f"wrote {snakemake.output.pdf}")
 

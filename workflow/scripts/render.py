@@ -18,6 +18,16 @@ def sig(x, digits=3) -> str:
     return f"{float(x):.{digits}g}"
 
 
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex(text) -> str:
+    """Plain text made safe for LaTeX: its special characters escaped."""
+    # "-{}" keeps "--" from becoming an en dash
+    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text)).replace("-", "-{}")
+
+
 def latex_environment(template_dir) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
@@ -34,7 +44,7 @@ def latex_environment(template_dir) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=num, sig=sig)
+    env.filters.update(num=num, sig=sig, tex=tex)
     return env
 
 

@@ -1,0 +1,56 @@
+"""The reproducibility statement of the PDF: the configuration values that
+shaped the results, the versions of the Python packages and of TeX, and the
+command that rebuilds the PDF. Writes a JSON file and a LaTeX table."""
+
+import platform
+import subprocess
+from importlib import metadata
+
+import pandas as pd
+from common import logged, write_json
+from render import tex
+
+PACKAGES = ("snakemake", "numpy", "torch", "matplotlib", "pandas", "jinja2")
+
+
+def first_line(cmd: list[str]) -> str:
+    """First line a tool prints about its version ('not found' when it is missing)."""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "not found"
+
+
+def flatten(config: dict, prefix: str = "") -> dict[str, str]:
+    """{'em': {'tol': 1e-9}} -> {'em.tol': '1e-09'}."""
+    out = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return out
+
+
+def latex_code(text: str) -> str:
+    """Text set in typewriter type, with LaTeX's special characters escaped."""
+    return rf"\texttt{{{tex(text)}}}"
+
+
+def main(snakemake):
+    versions = {"python": platform.python_version(), **{p: metadata.version(p) for p in PACKAGES}}
+    tools = {"pdflatex": first_line(["pdflatex", "--version"]), "latexmk": first_line(["latexmk", "--version"])}
+    settings = flatten(snakemake.params.config)
+    write_json(snakemake.output.json, {"versions": versions, "tools": tools, "settings": settings,
+                                       "command": snakemake.params.command})
+    rows = {latex_code(k): latex_code(v) for k, v in settings.items()}
+    table = pd.DataFrame({"configuration key": list(rows), "value": list(rows.values())})
+    with open(snakemake.output.table, "w") as f:
+        f.write(table.style.hide(axis="index").to_latex(hrules=True, column_format="ll"))
+    print("\n".join(f"{k}: {v}" for k, v in {**versions, **tools}.items()))
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821
