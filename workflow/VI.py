@@ -110,7 +110,8 @@ def sample_gmm(gmm: GMM, n: int, rng: np.random.Generator) -> np.ndarray:
 
 def log_normal_isotropic(x: np.ndarray, means: np.ndarray, var: float) -> np.ndarray:
     """log N(x_i; mu_k, var I_2) for every pair: x (n, 2), means (K, 2) -> (n, K)."""
-    sq_dist = np.sum((x[:, None, :] - means[None, :, :]) ** 2, axis=-1)
+    # |x - mu|^2 coordinate by coordinate: exact (no cancellation) and without an (n, K, 2) temporary
+    sq_dist = (x[:, :1] - means[:, 0]) ** 2 + (x[:, 1:] - means[:, 1]) ** 2
     return -0.5 * sq_dist / var - LOG_2PI - math.log(var)
 
 
@@ -164,14 +165,25 @@ class EMResult:
     restart_log_likelihoods: list[float]
 
 
+def e_step(x: np.ndarray, gmm: GMM) -> tuple[np.ndarray, float]:
+    """Responsibilities r_ik = p(z=k | x_i), shape (n, K), and the mean log-likelihood, in one pass."""
+    log_joint = gmm_log_joint(x, gmm)
+    log_px = logsumexp(log_joint, axis=1)
+    return np.exp(log_joint - log_px[:, None]), float(np.mean(log_px))
+
+
+def m_step(x: np.ndarray, resp: np.ndarray, var: float) -> GMM:
+    """The weights and means that maximise the expected complete log-likelihood; var held fixed."""
+    counts = resp.sum(axis=0)  # (K,) expected number of points per component
+    # A component that lost every point gets weight ~0; its mean is then irrelevant,
+    # and the guard only avoids dividing by zero.
+    means = resp.T @ x / np.maximum(counts, 1e-300)[:, None]
+    return GMM(weights=counts / len(x), means=means, var=var)
+
+
 def em_step(x: np.ndarray, gmm: GMM) -> GMM:
     """One EM update of the weights and means; the variance is held fixed."""
-    resp = gmm_responsibilities(x, gmm)  # (n, K)
-    counts = resp.sum(axis=0)  # (K,) expected number of points per component
-    safe = np.maximum(counts, 1e-300)[:, None]
-    # A component that lost every point keeps its mean (its weight is ~0 anyway).
-    means = np.where(counts[:, None] > 1e-12, resp.T @ x / safe, gmm.means)
-    return GMM(weights=counts / len(x), means=means, var=gmm.var)
+    return m_step(x, e_step(x, gmm)[0], gmm.var)
 
 
 def em_mean_log_likelihood(x: np.ndarray, gmm: GMM) -> float:
@@ -180,13 +192,18 @@ def em_mean_log_likelihood(x: np.ndarray, gmm: GMM) -> float:
 
 
 def run_em(x: np.ndarray, init: GMM, max_iter: int, tol: float) -> tuple[GMM, np.ndarray, bool]:
-    """EM from one initialisation. Returns the fit, the log-likelihood trace and convergence."""
+    """EM from one initialisation. Returns the fit, the log-likelihood trace and convergence.
+
+    trace[t] is the mean log-likelihood after t steps (trace[0]: the initialisation).
+    """
     gmm = init
-    trace = [em_mean_log_likelihood(x, gmm)]
+    resp, ll = e_step(x, gmm)
+    trace = [ll]
     converged = False
     for _ in range(max_iter):
-        gmm = em_step(x, gmm)
-        trace.append(em_mean_log_likelihood(x, gmm))
+        gmm = m_step(x, resp, gmm.var)
+        resp, ll = e_step(x, gmm)  # the next E-step also gives the new log-likelihood
+        trace.append(ll)
         if trace[-1] - trace[-2] < tol:
             converged = True
             break
