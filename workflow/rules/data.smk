@@ -35,7 +35,7 @@ rule sample_figure:
         script=f"{SCRIPTS}/sample_figure.py",
         style=STYLE,
     output:
-        figure="results/figures/q1_1_samples.pdf",
+        figure=report("results/figures/q1_1_samples.pdf", caption="../report/q1_1_samples.rst", category="1.1 Sampling"),
     params:
         K=config["data"]["K"],
         R=[float(R) for R in config["data"]["R"]],

@@ -38,8 +38,8 @@ rule em_figures:
         script=f"{SCRIPTS}/em_figures.py",
         style=STYLE,
     output:
-        means="results/figures/q1_2_em_means.pdf",
-        traces="results/figures/q1_2_em_traces.pdf",
+        means=report("results/figures/q1_2_em_means.pdf", caption="../report/q1_2_em_means.rst", category="1.2 EM"),
+        traces=report("results/figures/q1_2_em_traces.pdf", caption="../report/q1_2_em_traces.rst", category="1.2 EM"),
     log:
         "results/logs/em_figures.log",
     benchmark:
@@ -85,8 +85,8 @@ rule kde:
     output:
         summary="results/kde/kde.json",
         curve="results/kde/validation_curve.csv",
-        figure_validation="results/figures/q1_3_kde_validation.pdf",
-        figure_density="results/figures/q1_3_kde_density.pdf",
+        figure_validation=report("results/figures/q1_3_kde_validation.pdf", caption="../report/q1_3_kde_validation.rst", category="1.3 KDE"),
+        figure_density=report("results/figures/q1_3_kde_density.pdf", caption="../report/q1_3_kde_density.rst", category="1.3 KDE"),
     params:
         K=config["data"]["K"],
         R=float(config["kde"]["R"]),

@@ -73,7 +73,7 @@ rule pdf:
         preamble="report/preamble.tex",
         script=f"{SCRIPTS}/build_pdf.py",
     output:
-        pdf="results/theory.pdf",
+        pdf=report("results/theory.pdf", caption="../report/theory_pdf.rst", category="Submission"),
     params:
         date_epoch=config["report"]["date_epoch"],
         templates=["report/theory.tex.j2", *REPORT_SECTIONS],
