@@ -69,3 +69,24 @@ def test_missing_key_is_named(config):
     del bad["em"]["tol"]
     with pytest.raises(ConfigError, match="tol"):
         validate_config(bad, SCHEMA)
+
+
+def settings_name(section: str, key: str) -> str:
+    """The VI.Settings field of a config value: data.K -> K, em.tol -> em_tol."""
+    return key if section == "data" else f"{section}_{key}"
+
+
+def test_python_vi_py_defaults_are_the_config(config):
+    """`python VI.py` (the grader's run) must recompute the numbers of the PDF."""
+    import VI
+
+    defaults = VI.Settings()
+    assert defaults.seed == config["seed"]
+    for section, values in config.items():
+        if section in ("net_id", "seed", "report"):
+            continue
+        for key, value in values.items():
+            field = settings_name(section, key)
+            assert hasattr(defaults, field), f"VI.Settings lacks {field} (config {section}.{key})"
+            expected = tuple(float(v) for v in value) if isinstance(value, list) else value
+            assert getattr(defaults, field) == expected, f"VI.Settings.{field} differs from config {section}.{key}"

@@ -1,0 +1,158 @@
+"""Benchmark of the build, run on demand (not part of the test suite):
+
+    .venv/bin/python tests/bench/bench.py [--repeats 3] [--cores 4]
+
+In a temporary copy of the repository, with the default configuration, it times
+(median of --repeats runs each):
+  * the cold build, `snakemake --cores N` from empty results;
+  * a second run with nothing changed;
+  * the rebuild after changing one KDE parameter, and after one EBM parameter;
+  * the baseline a user would otherwise run: `python VI.py`, then one latexmk
+    build of the same document;
+and prints the ratios to the baseline, the critical path through the rules'
+`benchmark:` timings, and whether the targets are met.
+"""
+
+import argparse
+import csv
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+from helpers import SNAKEMAKE, copy_repo  # noqa: E402
+
+CONFIG = "config/config.yaml"
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    """Wall time of one command (which must succeed)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def set_config(repo: Path, dotted: str, value) -> None:
+    """Set one key of the repository's config file (dotted name, e.g. kde.refine_num)."""
+    path = repo / CONFIG
+    config = yaml.safe_load(path.read_text())
+    *parents, last = dotted.split(".")
+    node = config
+    for p in parents:
+        node = node[p]
+    node[last] = value
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def get_config(repo: Path, dotted: str):
+    node = yaml.safe_load((repo / CONFIG).read_text())
+    for p in dotted.split("."):
+        node = node[p]
+    return node
+
+
+def rebuild_after_change(repo: Path, snakemake: list[str], key: str, repeats: int) -> list[float]:
+    """Time the rebuild after toggling `key` between its value and value + 1, `repeats` times."""
+    original = get_config(repo, key)
+    times = []
+    for i in range(repeats):
+        set_config(repo, key, original + 1 if i % 2 == 0 else original)
+        times.append(timed(snakemake, repo))
+    if repeats % 2:
+        set_config(repo, key, original)
+        timed(snakemake, repo)
+    return times
+
+
+def baseline(repo: Path) -> float:
+    """`python VI.py` in an empty folder, then latexmk on the rendered document, one after the other."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        timed([sys.executable, str(repo / "workflow" / "VI.py"), "--out", tmp], Path(tmp))
+        shutil.rmtree(repo / "results" / "report" / "baseline", ignore_errors=True)
+        timed(["latexmk", "-r", "report/latexmkrc", "-outdir=results/report/baseline", "results/report/theory.tex"], repo)
+        return time.perf_counter() - start
+
+
+def benchmark_seconds(repo: Path) -> dict[str, float]:
+    """Wall seconds of every job from its `benchmark:` file, keyed by the file's stem (e.g. em_R10)."""
+    out = {}
+    for path in (repo / "results" / "benchmarks").glob("*.tsv"):
+        with open(path) as f:
+            out[path.stem] = float(next(csv.DictReader(f, delimiter="\t"))["s"])
+    return out
+
+
+def critical_path(repo: Path, seconds: dict[str, float]) -> tuple[float, list[str]]:
+    """Longest chain of job times through the DAG (`snakemake --dag`), with its jobs."""
+    dot = subprocess.run([SNAKEMAKE, "--dag", "--forceall"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    labels, edges = {}, []
+    for m in re.finditer(r'^\s*(\d+)\[label = "([^"]*)"', dot, re.M):
+        parts = m[2].split("\\n")
+        rule, wildcards = parts[0], {k.strip(): v.strip() for k, v in (p.split(":", 1) for p in parts[1:] if ":" in p)}
+        labels[m[1]] = rule + "".join(f"_R{v}" for k, v in wildcards.items() if k == "R")
+    for m in re.finditer(r"^\s*(\d+) -> (\d+)", dot, re.M):
+        edges.append((m[1], m[2]))
+    finish: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(node: str) -> tuple[float, list[str]]:
+        if node not in finish:
+            parents = [a for a, b in edges if b == node]
+            best = max((longest(p) for p in parents), default=(0.0, []))
+            own = seconds.get(labels[node], 0.0)
+            finish[node] = (best[0] + own, best[1] + [f"{labels[node]} {own:.1f}s"])
+        return finish[node]
+
+    return max(longest(n) for n in labels)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cores", type=int, default=4)
+    args = parser.parse_args(argv)
+    snakemake = [SNAKEMAKE, "--cores", str(args.cores)]
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        repo = copy_repo(Path(tmp))
+        cold = []
+        for _ in range(args.repeats):
+            shutil.rmtree(repo / "results", ignore_errors=True)
+            shutil.rmtree(repo / ".snakemake", ignore_errors=True)
+            cold.append(timed(snakemake, repo))
+        path_s, path_jobs = critical_path(repo, benchmark_seconds(repo))
+        nothing = [timed(snakemake, repo) for _ in range(args.repeats)]
+        kde = rebuild_after_change(repo, snakemake, "kde.refine_num", args.repeats)
+        ebm = rebuild_after_change(repo, snakemake, "ebm.steps", args.repeats) if get_config(repo, "ebm") else []
+        base = [baseline(repo) for _ in range(args.repeats)]
+
+    med = {name: statistics.median(t) for name, t in
+           {"cold build": cold, "nothing changed": nothing, "KDE change": kde, "EBM change": ebm, "baseline": base}.items() if t}
+    print(f"{'':18}{'median s':>10}{'x baseline':>12}   runs")
+    runs = {"cold build": cold, "nothing changed": nothing, "KDE change": kde, "EBM change": ebm, "baseline": base}
+    for name, value in med.items():
+        print(f"{name:18}{value:10.2f}{value / med['baseline']:12.2f}   {', '.join(f'{t:.1f}' for t in runs[name])}")
+    print(f"\ncritical path {path_s:.1f} s: {' -> '.join(path_jobs)}")
+    targets = {
+        "cold build <= 0.8 x baseline": med["cold build"] <= 0.8 * med["baseline"],
+        "nothing changed < 1.5 s": med["nothing changed"] < 1.5,
+        "KDE change < 25% of cold build": med["KDE change"] < 0.25 * med["cold build"],
+        "cold build <= 1.3 x critical path": med["cold build"] <= 1.3 * path_s,
+    }
+    print()
+    for name, ok in targets.items():
+        print(f"{'met    ' if ok else 'NOT met'}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
