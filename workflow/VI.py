@@ -186,6 +186,12 @@ def em_step(x: np.ndarray, gmm: GMM) -> GMM:
     return m_step(x, e_step(x, gmm)[0], gmm.var)
 
 
+def mean_and_sem(values: np.ndarray) -> tuple[float, float]:
+    """The mean of per-point values and its Monte Carlo standard error std / sqrt(n)."""
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+
+
 def em_mean_log_likelihood(x: np.ndarray, gmm: GMM) -> float:
     """(1/n) sum_i log p(x_i) under the mixture."""
     return float(np.mean(gmm_log_density(x, gmm)))
@@ -550,6 +556,8 @@ def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: f
         "train_loglik_true": em_mean_log_likelihood(data["train"], truth),
         "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
         "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
+        # paired on the same test points, so the standard error is that of the difference
+        "test_gap_sem": mean_and_sem(gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit))[1],
         "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
         "neighbour_spacing": float(2.0 * R * math.sin(math.pi / K)),
         "weights_fit": fit.weights.tolist(),
@@ -560,14 +568,23 @@ def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: f
     return result, summary
 
 
-def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Q1.3: tune sigma on validation, evaluate on test. Returns (summary, sigmas, validation lls)."""
+def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: GMM) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Q1.3: tune sigma on validation, evaluate on test beside the true density `truth`.
+
+    Returns (summary, sigmas tried, their validation log-likelihoods).
+    """
     best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
+    kde_test = kde_log_density(data["test"], data["train"], best)
+    true_test = gmm_log_density(data["test"], truth)
     summary = {
         "sigma": best,
+        "sigma_on_grid_edge": bool(best in (sigmas[0], sigmas[-1])),
         "validation_loglik": float(lls.max()),
-        "test_loglik": kde_log_likelihood(data["test"], data["train"], best),
-        "test_loglik_sem": float(np.std(kde_log_density(data["test"], data["train"], best), ddof=1) / math.sqrt(len(data["test"]))),
+        "test_loglik": mean_and_sem(kde_test)[0],
+        "test_loglik_sem": mean_and_sem(kde_test)[1],
+        "test_loglik_true": mean_and_sem(true_test)[0],
+        "test_loglik_true_sem": mean_and_sem(true_test)[1],
+        "test_gap_sem": mean_and_sem(true_test - kde_test)[1],  # paired: same test points
         "grid_size": int(len(sigmas)),
     }
     return summary, sigmas, lls
@@ -594,8 +611,7 @@ def run_homework(s: Settings, outdir: Path) -> dict:
 
     kde_data = make_datasets(s.seed, s.K, s.n, s.kde_R)
     grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
-    summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num)
-    summary["kde"]["test_loglik_true"] = em_mean_log_likelihood(kde_data["test"], ring_gmm(s.K, s.kde_R))
+    summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num, ring_gmm(s.K, s.kde_R))
     plot_kde_validation(sigmas, lls, summary["kde"]["sigma"], outdir / "q1_3_kde_validation.pdf")
     # ANCHOR-EBM-RUN
     # ANCHOR-VI-RUN

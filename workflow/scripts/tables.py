@@ -22,6 +22,8 @@ def em_table(summaries: list[dict]) -> pd.DataFrame:
         "train log-lik., true parameters": lambda s: fmt(s["train_loglik_true"], 4),
         "test log-lik., EM fit": lambda s: fmt(s["test_loglik_fit"], 4),
         "test log-lik., true parameters": lambda s: fmt(s["test_loglik_true"], 4),
+        "gap to the truth (paired s.e.)": lambda s: fmt(s["test_loglik_true"] - s["test_loglik_fit"], 4)
+        + f" ({s['test_gap_sem']:.4f})",
     }
     columns = {f"$R={s['R']:g}$": [f(s) for f in rows.values()] for s in summaries}
     return pd.DataFrame(columns, index=list(rows))
@@ -34,7 +36,7 @@ def kde_table(kde: dict) -> pd.DataFrame:
         "validation log-lik., KDE": fmt(kde["validation_loglik"], 4),
         "test log-lik., KDE": fmt(kde["test_loglik"], 4) + r" $\pm$ " + f"{kde['test_loglik_sem']:.4f}",
         "test log-lik., true GMM": fmt(kde["test_loglik_true"], 4),
-        "gap to the true GMM (nats)": fmt(kde["test_loglik_true"] - kde["test_loglik"], 4),
+        "gap to the true GMM (nats)": fmt(kde["test_loglik_true"] - kde["test_loglik"], 4) + r" $\pm$ " + f"{kde['test_gap_sem']:.4f}",
     }
     return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
 
