@@ -25,6 +25,7 @@ rule provenance:
         "results/logs/provenance.log",
     benchmark:
         "results/benchmarks/provenance.tsv"
+    localrule: True
     threads: 1
     resources:
         mem_mb=500,
@@ -55,6 +56,7 @@ rule render:
         "results/logs/render.log",
     benchmark:
         "results/benchmarks/render.tsv"
+    localrule: True
     threads: 1
     resources:
         mem_mb=500,
@@ -82,6 +84,7 @@ rule pdf:
         "results/logs/pdf.log",
     benchmark:
         "results/benchmarks/pdf.tsv"
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -105,6 +108,7 @@ rule submission:
         "results/logs/submission.log",
     benchmark:
         "results/benchmarks/submission.tsv"
+    localrule: True
     threads: 1
     resources:
         mem_mb=500,
