@@ -11,7 +11,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/gmm.smk"
 # ANCHOR-EBM-RULES: include: "workflow/rules/ebm.smk"
-# ANCHOR-VI-RULES: include: "workflow/rules/vi.smk"
+include: "workflow/rules/vi.smk"
 # report.smk comes last: it collects what the stages above contribute.
 include: "workflow/rules/report.smk"
 

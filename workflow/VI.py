@@ -385,7 +385,682 @@ def tune_kde_sigma(
 
 # ANCHOR-EBM-CODE: 1.4-1.7 energy-based model trained by importance sampling
 
-# ANCHOR-VI-CODE: Part 2 variational inference
+# ----------------------------------------------------------------------------
+# 2  Variational inference
+# ----------------------------------------------------------------------------
+#
+# A latent-variable model p(x, z | theta) = p(x | z, theta) p_0(z) and a
+# variational distribution q(z) > 0 give the evidence lower bound (ELBO)
+#
+#   L(q, theta) = E_q[log p(x, z | theta) - log q(z)]
+#               = log p(x | theta) - KL(q || p(z | x, theta)).                (2.1)
+#
+# For the mixture the latent z is the component k in {1..K}: q is a point of the
+# simplex and every expectation is a finite sum. Distributions over the K
+# components are handled as log-probabilities of shape (n, K), one row per point,
+# so that probabilities that underflow (exp(-1e4)) stay exact in log space.
+
+
+# ----------------------------------------------------------------------------
+# 2.1  The ELBO and the KL divergence for a discrete latent variable
+# ----------------------------------------------------------------------------
+
+
+def elbo(log_joint: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    """L(q) = sum_k q_k (log p(x, z=k) - log q_k), one value per point.
+
+    log_joint: (n, K) log p(x_i, z=k).
+    log_q:     (n, K) or (K,) log q_i(k), each row normalised; -inf where q_k = 0.
+    Terms with q_k = 0 count as zero (the limit of q log q). Returns (n,).
+    """
+    log_q = np.broadcast_to(log_q, log_joint.shape)
+    q = np.exp(log_q)
+    with np.errstate(invalid="ignore"):  # 0 * (-inf) is masked just below
+        terms = np.where(q > 0, q * (log_joint - log_q), 0.0)
+    return terms.sum(axis=1)
+
+
+def kl_categorical(log_q: np.ndarray, log_r: np.ndarray) -> np.ndarray:
+    """KL(q || r) = sum_k q_k (log q_k - log r_k) for each row; inputs (n, K) or (K,). Returns (n,).
+
+    +inf when q puts mass where r has none (q is then not absolutely continuous w.r.t. r).
+    """
+    log_q, log_r = np.broadcast_arrays(np.atleast_2d(log_q), np.atleast_2d(log_r))
+    q = np.exp(log_q)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(q > 0, q * (log_q - log_r), 0.0)
+    return terms.sum(axis=1)
+
+
+def posterior_log_probs(log_joint: np.ndarray) -> np.ndarray:
+    """log p(z=k | x_i) = log p(x_i, z=k) - log p(x_i), from (n, K) log joints. Shape (n, K)."""
+    return log_joint - logsumexp(log_joint, axis=1)[:, None]
+
+
+def entropy_categorical(log_q: np.ndarray) -> np.ndarray:
+    """H(q) = -sum_k q_k log q_k for each row of (n, K) log-probabilities. Returns (n,)."""
+    q = np.exp(log_q)
+    with np.errstate(invalid="ignore"):
+        return -np.where(q > 0, q * log_q, 0.0).sum(axis=1)
+
+
+def mean_and_sem(values: np.ndarray) -> tuple[float, float]:
+    """Sample mean and its Monte Carlo standard error std / sqrt(n) (ddof = 1)."""
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+
+
+# ----------------------------------------------------------------------------
+# 2.2  The two directions of the KL divergence, in one dimension
+# ----------------------------------------------------------------------------
+#
+# KL(q || p) = int q log(q / p) is large where q > 0 and p ~ 0 and ignores where
+# p > 0 and q ~ 0: minimised over a unimodal q it seeks one mode of p (reverse KL,
+# the ELBO's gap). KL(p || q) is the other way round: it covers every mode.
+# Both are computed by the trapezoidal rule on a uniform grid, in log space: the
+# integrand exp(log a) (log a - log b) never forms the ratio of two tiny numbers.
+
+
+def normal_log_pdf(x: np.ndarray, mean, sd) -> np.ndarray:
+    """log N(x; mean, sd^2) in one dimension (sd a standard deviation); broadcasts."""
+    z = (np.asarray(x) - mean) / sd
+    return -0.5 * z**2 - np.log(sd) - 0.5 * LOG_2PI
+
+
+def mixture_log_pdf(x: np.ndarray, weights, means, sds) -> np.ndarray:
+    """log sum_j w_j N(x; m_j, s_j^2) for a 1-D Gaussian mixture; x of any shape."""
+    x = np.asarray(x, dtype=float)
+    comps = [math.log(w) + normal_log_pdf(x, m, s) for w, m, s in zip(weights, means, sds)]
+    return logsumexp(np.stack(comps, axis=-1), axis=-1)
+
+
+def trapezoid(y: np.ndarray, dx: float) -> np.ndarray:
+    """Trapezoidal rule on a uniform grid along the last axis."""
+    return dx * (y.sum(axis=-1) - 0.5 * (y[..., 0] + y[..., -1]))
+
+
+def kl_quadrature(log_a: np.ndarray, log_b: np.ndarray, dx: float) -> np.ndarray:
+    """KL(a || b) = int a log(a / b) dx by the trapezoidal rule on a uniform grid of step dx.
+
+    log_a, log_b: log-densities on the grid (last axis), broadcastable. Points where a
+    underflows to 0 contribute 0. Returns the KL for every leading index.
+    """
+    a = np.exp(log_a)
+    return trapezoid(np.where(a > 0, a * (log_a - log_b), 0.0), dx)
+
+
+def kl_normal_closed_form(m1: float, s1: float, m2: float, s2: float) -> float:
+    """KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2."""
+    return math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2.0 * s2**2) - 0.5
+
+
+def fit_gaussian_forward_kl(weights, means, sds) -> tuple[float, float]:
+    """argmin over N(m, s^2) of KL(p || N(m, s^2)) for a Gaussian mixture p: moment matching.
+
+    KL(p || q) = -H(p) - E_p log q, and -E_p log N(x; m, s^2) = log s + (Var_p + (E_p x - m)^2) / (2 s^2)
+    + const is minimised by m = E_p x, s^2 = Var_p x. Returns (m, s).
+    """
+    w, m, s = (np.asarray(v, dtype=float) for v in (weights, means, sds))
+    mean = float(np.sum(w * m))
+    var = float(np.sum(w * (s**2 + m**2)) - mean**2)
+    return mean, math.sqrt(var)
+
+
+def reverse_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """KL(N(m_i, s_j^2) || p) for every pair of a grid: m (I,), s (J,) -> (I, J).
+
+    log_p: (G,) log-density of p on the uniform grid x (G,). One row of m at a time,
+    so memory stays O(J * G).
+    """
+    dx = float(x[1] - x[0])
+    out = np.empty((len(m), len(s)))
+    for i, mi in enumerate(m):
+        out[i] = kl_quadrature(normal_log_pdf(x[None, :], mi, s[:, None]), log_p[None, :], dx)
+    return out
+
+
+def forward_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """KL(p || N(m_i, s_j^2)) for every pair of a grid: m (I,), s (J,) -> (I, J)."""
+    dx = float(x[1] - x[0])
+    out = np.empty((len(m), len(s)))
+    for i, mi in enumerate(m):
+        out[i] = kl_quadrature(log_p[None, :], normal_log_pdf(x[None, :], mi, s[:, None]), dx)
+    return out
+
+
+def refine_reverse_kl(log_p: np.ndarray, x: np.ndarray, m0: float, s0: float, dm: float, dlog_s: float,
+                      num: int = 9, rounds: int = 14, shrink: float = 0.35) -> tuple[float, float, float]:
+    """Local minimisation of KL(N(m, s^2) || p) around (m0, s0) by zooming grids.
+
+    Each round evaluates a num x num grid of (m, log s) of half-widths (dm, dlog_s)
+    around the current best and shrinks the half-widths by `shrink`; the result is
+    accurate to about dm * shrink**rounds. Returns (m, s, KL).
+    """
+    m_best, log_s_best = m0, math.log(s0)
+    for _ in range(rounds):
+        m = m_best + np.linspace(-dm, dm, num)
+        s = np.exp(log_s_best + np.linspace(-dlog_s, dlog_s, num))
+        kl = reverse_kl_grid(log_p, x, m, s)
+        i, j = np.unravel_index(np.argmin(kl), kl.shape)
+        m_best, log_s_best = float(m[i]), float(np.log(s[j]))
+        dm, dlog_s = dm * shrink, dlog_s * shrink
+    s_best = math.exp(log_s_best)
+    return m_best, s_best, float(reverse_kl_grid(log_p, x, np.array([m_best]), np.array([s_best]))[0, 0])
+
+
+def local_minima(values: np.ndarray) -> np.ndarray:
+    """Indices of the strict interior local minima of a 1-D array (plateaus give their first index)."""
+    v = np.asarray(values)
+    inner = (v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])
+    return np.flatnonzero(inner) + 1
+
+
+def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: float, x_max: float,
+                  x_num: int, m_num: int = 121, s_num: int = 48) -> tuple[dict, dict]:
+    """Q2.2: a bimodal p, a unimodal q with KL(p||q) >> KL(q||p), and the Gaussians that
+    minimise each direction of the KL to p.
+
+    p = sum_j p_weights[j] N(p_means[j], p_sds[j]^2) and q = N(q_mean, q_sd^2) (standard
+    deviations); the integrals use the trapezoidal rule on x_num points of [x_min, x_max].
+
+    The reverse fit starts from every local minimum over m of the profile
+    min_s KL(N(m, s^2) || p) on an (m, s) grid and is refined there (one fit per mode of p,
+    best first); the forward fit is moment matching. The profiles of both directions over m
+    are returned for the figure. Returns (summary, curves).
+    """
+    if not (len(p_weights) == len(p_means) == len(p_sds)):
+        raise ValueError("vi.kl: p_weights, p_means and p_sds must have the same length")
+    if not math.isclose(sum(p_weights), 1.0, abs_tol=1e-9):
+        raise ValueError(f"vi.kl.p_weights must sum to one, not {sum(p_weights)}")
+    if not x_min < x_max:
+        raise ValueError(f"vi.kl: need x_min < x_max, got {x_min} and {x_max}")
+    x = np.linspace(x_min, x_max, x_num)
+    dx = float(x[1] - x[0])
+    log_p = mixture_log_pdf(x, p_weights, p_means, p_sds)
+
+    def both_kls(m: float, s: float) -> dict:
+        log_q = normal_log_pdf(x, m, s)
+        return {"mean": m, "sd": s, "kl_pq": float(kl_quadrature(log_p, log_q, dx)),
+                "kl_qp": float(kl_quadrature(log_q, log_p, dx))}
+
+    # The (m, s) grid: means across the support of p, widths from far narrower to far wider than p's parts.
+    spread = max(p_sds)
+    m_grid = np.linspace(min(p_means) - 3 * spread, max(p_means) + 3 * spread, m_num)
+    s_grid = np.geomspace(min(p_sds) / 10.0, (max(p_means) - min(p_means)) + 5 * spread, s_num)
+    reverse = reverse_kl_grid(log_p, x, m_grid, s_grid)
+    forward = forward_kl_grid(log_p, x, m_grid, s_grid)
+    reverse_profile, forward_profile = reverse.min(axis=1), forward.min(axis=1)
+
+    dm, dlog_s = float(m_grid[1] - m_grid[0]), float(np.log(s_grid[1] / s_grid[0]))
+    reverse_fits = []
+    for i in local_minima(reverse_profile):
+        m, s, _ = refine_reverse_kl(log_p, x, float(m_grid[i]), float(s_grid[np.argmin(reverse[i])]), dm, dlog_s)
+        reverse_fits.append(both_kls(m, s))
+    reverse_fits.sort(key=lambda f: f["kl_qp"])
+    forward_fit = both_kls(*fit_gaussian_forward_kl(p_weights, p_means, p_sds))
+    summary = {
+        "p": {"weights": list(p_weights), "means": list(p_means), "sds": list(p_sds)},
+        "q": both_kls(q_mean, q_sd),
+        "forward_fit": forward_fit,
+        "reverse_fits": reverse_fits,
+        "reverse_fit": reverse_fits[0],
+        "p_mass": float(trapezoid(np.exp(log_p), dx)),
+        "mode_costs": [-math.log(w) for w in p_weights],  # -log w_j: the gap of a q on mode j alone
+        "grid": {"x_min": x_min, "x_max": x_max, "x_num": x_num, "dx": dx},
+    }
+    summary["q"]["ratio"] = summary["q"]["kl_pq"] / summary["q"]["kl_qp"]
+    # KL(p || q) = -H(p) + sum_j w_j E_{N(m_j, s_j^2)}[-log q], each term in closed form for a Gaussian q.
+    summary["q"]["cross_entropy_terms"] = [
+        w * (math.log(q_sd) + 0.5 * LOG_2PI + (s**2 + (m - q_mean) ** 2) / (2.0 * q_sd**2))
+        for w, m, s in zip(p_weights, p_means, p_sds)
+    ]
+    summary["entropy_p"] = float(-trapezoid(np.exp(log_p) * log_p, dx))
+    # p >= w_j N(m_j, s_j^2) gives KL(q || p) <= -log w_j + KL(q || N(m_j, s_j^2)) for every j.
+    summary["q"]["kl_qp_bound"] = min(
+        -math.log(w) + kl_normal_closed_form(q_mean, q_sd, m, s) for w, m, s in zip(p_weights, p_means, p_sds)
+    )
+    curves = {"x": x, "log_p": log_p, "m_grid": m_grid,
+              "reverse_profile": reverse_profile, "forward_profile": forward_profile}
+    return summary, curves
+
+
+# ----------------------------------------------------------------------------
+# 2.3  The ELBO of the ring mixture with the true parameters
+# ----------------------------------------------------------------------------
+#
+# (i)  q = Unif{1..K} (the prior): with pi_k = 1/K the log K terms cancel,
+#        L(Unif) = (1/K) sum_k log N(x; mu_k, I) = -log 2pi - (1/2K) sum_k |x - mu_k|^2
+#                = -log 2pi - (|x|^2 + R^2) / 2     (ring, K >= 2: sum_k mu_k = 0, |mu_k| = R),
+#      and its gap is KL(Unif || r(x)) = -log K - (1/K) sum_k log r_k(x).
+# (ii) q = r(x) = p(z | x): the gap is KL(r || r) = 0 and L = log p(x) exactly.
+
+
+def elbo_uniform(x: np.ndarray, gmm: GMM) -> np.ndarray:
+    """L(q) with q = Unif{1..K}, for each point of x (n, 2). Shape (n,)."""
+    return elbo(gmm_log_joint(x, gmm), np.full(gmm.K, -math.log(gmm.K)))
+
+
+def elbo_posterior(x: np.ndarray, gmm: GMM) -> np.ndarray:
+    """L(q) with q = p(z | x, theta), the exact posterior, for each point. Shape (n,)."""
+    log_joint = gmm_log_joint(x, gmm)
+    return elbo(log_joint, posterior_log_probs(log_joint))
+
+
+def elbo_uniform_ring(x: np.ndarray, R: float) -> np.ndarray:
+    """Closed form of L(Unif) for the ring mixture (K >= 2): -log 2pi - (|x|^2 + R^2) / 2. Shape (n,).
+
+    It does not depend on K: only the centroid (0) and mean square radius (R^2) of the means enter.
+    """
+    return -LOG_2PI - 0.5 * (np.sum(x**2, axis=1) + R**2)
+
+
+def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, np.ndarray]:
+    """Per point of x (n, 2): log p(x) by logsumexp, the ELBOs with q = Unif and q = posterior,
+    the KL gap of the uniform q computed from its definition, and the posterior entropy.
+
+    Points go through in blocks of at most max_entries / K, so the (block, K) matrices stay
+    within a fixed memory whatever K. Returns a dict of (n,) arrays.
+    """
+    names = ("log_p", "elbo_uniform", "elbo_posterior", "kl_uniform", "posterior_entropy")
+    out = {name: np.empty(len(x)) for name in names}
+    log_uniform = np.full(gmm.K, -math.log(gmm.K))
+    block = max(1, max_entries // gmm.K)
+    for start in range(0, len(x), block):
+        sl = slice(start, start + block)
+        log_joint = gmm_log_joint(x[sl], gmm)
+        log_r = posterior_log_probs(log_joint)
+        out["log_p"][sl] = logsumexp(log_joint, axis=1)
+        out["elbo_uniform"][sl] = elbo(log_joint, log_uniform)
+        out["elbo_posterior"][sl] = elbo(log_joint, log_r)
+        out["kl_uniform"][sl] = kl_categorical(log_uniform, log_r)
+        out["posterior_entropy"][sl] = entropy_categorical(log_r)
+    out["gap_uniform"] = out["log_p"] - out["elbo_uniform"]
+    out["gap_posterior"] = out["log_p"] - out["elbo_posterior"]
+    return out
+
+
+def random_simplex_log_probs(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
+    """log q for n random distributions on {1..K}, uniform on the simplex (Dirichlet(1, ..., 1)).
+
+    Drawn as normalised exponentials, computed in log space: -log E_k - logsumexp. Shape (n, K).
+    """
+    log_e = np.log(rng.standard_exponential((n, K)))
+    return log_e - logsumexp(log_e, axis=1)[:, None]
+
+
+def elbo_identity_error(x: np.ndarray, gmm: GMM, rng: np.random.Generator, draws: int) -> float:
+    """max over points and `draws` random q of |L(q) + KL(q || p(z|x)) - log p(x)|: (2.1) in numbers."""
+    log_joint = gmm_log_joint(x, gmm)
+    log_p = logsumexp(log_joint, axis=1)
+    log_r = posterior_log_probs(log_joint)
+    worst = 0.0
+    for _ in range(draws):
+        log_q = random_simplex_log_probs(len(x), gmm.K, rng)
+        worst = max(worst, float(np.max(np.abs(elbo(log_joint, log_q) + kl_categorical(log_q, log_r) - log_p))))
+    return worst
+
+
+ELBO_SUMMARY_KEYS = ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "gap_posterior", "posterior_entropy")
+
+
+def elbo_experiment(x: np.ndarray, K: int, R: float, rng: np.random.Generator, random_q: int) -> tuple[dict, dict]:
+    """Q2.3 for one radius on the test points x (n, 2), with the true parameters of the
+    (K, R) ring; `random_q` random q per point check the identity (2.1).
+
+    Returns (summary with means and standard errors, per-point arrays of elbo_study).
+    """
+    gmm = ring_gmm(K, R)
+    per = elbo_study(x, gmm)
+    summary: dict = {"R": R, "K": K, "n": int(len(x))}
+    for name in ELBO_SUMMARY_KEYS:
+        summary[name], summary[f"{name}_sem"] = mean_and_sem(per[name])
+    summary.update(
+        # E_p|x|^2 = R^2 + 2, so E_p L(Unif) = -log 2pi - 1 - R^2 exactly.
+        elbo_uniform_expected=-LOG_2PI - 1.0 - R**2,
+        log_K=math.log(K),
+        # separated components: E log p ~ -log K - log 2pi - 1, so the uniform gap is about R^2 - log K
+        gap_uniform_separated=R**2 - math.log(K),
+        elbo_uniform_closed_form_error=float(np.max(np.abs(per["elbo_uniform"] - elbo_uniform_ring(x, R)))),
+        gap_posterior_max_abs=float(np.max(np.abs(per["gap_posterior"]))),
+        gap_uniform_kl_error=float(np.max(np.abs(per["gap_uniform"] - per["kl_uniform"]))),
+        gap_uniform_min=float(per["gap_uniform"].min()),
+        gap_uniform_max=float(per["gap_uniform"].max()),
+        effective_components=float(np.mean(np.exp(per["posterior_entropy"]))),
+        identity_max_error=elbo_identity_error(x, gmm, rng, random_q),
+        identity_draws=random_q,
+        # the same radius with K -> infinity (section 2.4), for comparison
+        ring_limit=fixed_R_limits(R),
+    )
+    return summary, per
+
+
+# ----------------------------------------------------------------------------
+# 2.4  K -> infinity
+# ----------------------------------------------------------------------------
+#
+# Two ways to let K grow:
+#   fixed R:        the means crowd the circle of radius R; the mixture is the
+#                   K-point trapezoidal rule of the ring density
+#                     p_inf(x) = (1/2pi) int N(x; R u(t), I) dt
+#                              = (1/2pi) exp(-(|x|^2 + R^2)/2) I_0(R |x|),
+#                   with u(t) = (cos t, sin t) and I_0 the modified Bessel function.
+#   fixed spacing:  R_K = d / (2 sin(pi/K)) keeps neighbouring means d apart; locally
+#                   the ring becomes a straight row of Gaussians spaced d apart.
+# L(Unif) = -log 2pi - (|x|^2 + R_K^2)/2 for every K >= 2 (section 2.3). L(posterior)
+# = log p_K(x) for every K. The limits of their expectations are 1-D integrals,
+# computed below by quadrature.
+#
+# Test points are coupled across K: one uniform u and one noise e per point,
+# component floor(u K), x = mu_{floor(u K)} + e. For each K this is an exact
+# sample of p_K; as K grows, x tends to R u(2 pi u) + e, a sample of p_inf, so the
+# curves against K carry no fresh Monte Carlo noise from one K to the next, and
+# log p_K(x) can be compared with its limit point by point.
+
+
+SWEEP_REGIMES = ("fixed_R", "fixed_spacing")
+
+
+def ring_radius(K: int, regime: str, R: float, K_ref: int) -> float:
+    """The radius of the K-component ring: R itself (fixed_R), or the radius that keeps the
+    neighbour spacing d = 2 R sin(pi / K_ref) of the (K_ref, R) ring (fixed_spacing)."""
+    if regime == "fixed_R":
+        return float(R)
+    if regime == "fixed_spacing":
+        return float(R * math.sin(math.pi / K_ref) / math.sin(math.pi / K))
+    raise ValueError(f"unknown regime {regime!r}; expected one of {SWEEP_REGIMES}")
+
+
+def coupled_angles(K: int, u: np.ndarray) -> np.ndarray:
+    """Angles of the components of n coupled points: component floor(u K) (0-based), whose
+    mean sits at angle 2 pi (floor(u K) + 1) / K as in ring_gmm. u (n,) uniform on [0, 1)."""
+    return 2.0 * np.pi * (np.floor(u * K) + 1.0) / K
+
+
+def on_circle(angle: np.ndarray, R: float) -> np.ndarray:
+    """Points R (cos a, sin a) for angles a (n,). Shape (n, 2)."""
+    return R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+def frame_coordinates(noise: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of noise (n, 2) along the tangent (-sin a, cos a) and the outward normal
+    (cos a, sin a) of the circle at angle a (n,). Returns (e_t, e_n), each (n,)."""
+    c, s = np.cos(angle), np.sin(angle)
+    return -s * noise[:, 0] + c * noise[:, 1], c * noise[:, 0] + s * noise[:, 1]
+
+
+def log_bessel_i0(z: np.ndarray) -> np.ndarray:
+    """log I_0(z) for z >= 0, finite for every z.
+
+    numpy's i0 up to z = 500 (I_0(500) ~ 1e215 is still a float); above, the
+    asymptotic series I_0(z) ~ e^z / sqrt(2 pi z) (1 + 1/(8z) + 9/(128 z^2) + 225/(3072 z^3)
+    + 11025/(98304 z^4)), whose next term is below 1e-14 there.
+    """
+    z = np.abs(np.asarray(z, dtype=float))
+    out = np.empty_like(z)
+    small = z <= 500.0
+    out[small] = np.log(np.i0(z[small]))
+    big = z[~small]
+    series = 1.0 + 1.0 / (8 * big) + 9.0 / (128 * big**2) + 225.0 / (3072 * big**3) + 11025.0 / (98304 * big**4)
+    out[~small] = big - 0.5 * np.log(2.0 * np.pi * big) + np.log(series)
+    return out
+
+
+def ring_log_density_limit(x: np.ndarray, R: float) -> np.ndarray:
+    """log p_inf(x) = -log 2pi - (|x|^2 + R^2)/2 + log I_0(R |x|): the K -> infinity limit of the
+    ring mixture at fixed R (uniform mixture over the whole circle). x (n, 2) -> (n,)."""
+    r2 = np.sum(x**2, axis=1)
+    return -LOG_2PI - 0.5 * (r2 + R**2) + log_bessel_i0(R * np.sqrt(r2))
+
+
+def ring_radial_expectation(f, R: float, num: int = 20001, width: float = 14.0) -> float:
+    """E f(|x|) for x ~ p_inf by quadrature over the radius rho = |x| (Rice distribution):
+
+        E f = int_0^inf rho exp(-(rho^2 + R^2)/2) I_0(R rho) f(rho) d rho.
+
+    Simpson's rule on [0, R + width] with `num` (odd) nodes: the integrand is not periodic
+    and its slope at rho = 0 is not zero, so the trapezoidal rule would be only O(h^2).
+    The tail beyond R + width holds less than e^{-width^2/2}.
+    """
+    num += 1 - num % 2  # Simpson needs an even number of intervals
+    rho = np.linspace(0.0, R + width, num)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(rho) - 0.5 * (rho**2 + R**2) + log_bessel_i0(R * rho)
+    y = np.exp(log_w) * f(rho)  # rho = 0 gives exp(-inf) = 0
+    return float((rho[1] - rho[0]) / 3.0 * (y[0] + y[-1] + 4.0 * y[1:-1:2].sum() + 2.0 * y[2:-1:2].sum()))
+
+
+def fixed_R_limits(R: float) -> dict:
+    """K -> infinity at fixed R, expectations under p_inf:
+    E log p_inf(x), E L(Unif) = -log 2pi - 1 - R^2, and the gap E log I_0(R |x|) between them."""
+    log_p = ring_radial_expectation(lambda r: -LOG_2PI - 0.5 * (r**2 + R**2) + log_bessel_i0(R * r), R)
+    gap = ring_radial_expectation(lambda r: log_bessel_i0(R * r), R)
+    return {"log_p": log_p, "elbo_uniform": -LOG_2PI - 1.0 - R**2, "gap_uniform": gap,
+            "mass": ring_radial_expectation(np.ones_like, R)}
+
+
+def row_log_density_limit(e_t: np.ndarray, e_n: np.ndarray, d: float) -> np.ndarray:
+    """lim_{K -> inf} log p_K(x) + log K at fixed spacing d, for x = mu_z + e with e = e_t t + e_n n
+    in the tangent/normal frame of its component: the means near x become the straight row
+    mu_z + j d t, j in Z, so
+
+        log p_K(x) + log K -> -log 2pi - e_n^2 / 2 + log sum_{j in Z} exp(-(e_t - j d)^2 / 2).
+
+    Terms with |e_t - j d| > 40 (below e^{-800}) are left out. Shapes (n,) -> (n,).
+    """
+    e_t, e_n = np.asarray(e_t, dtype=float), np.asarray(e_n, dtype=float)
+    J = int(np.ceil((np.max(np.abs(e_t), initial=0.0) + 40.0) / d))
+    j = np.arange(-J, J + 1)
+    return -LOG_2PI - 0.5 * e_n**2 + logsumexp(-0.5 * (e_t[:, None] - j[None, :] * d) ** 2, axis=1)
+
+
+def row_log_density_constant(d: float, num: int = 4001, width: float = 12.0) -> float:
+    """C(d) = E[row_log_density_limit(e_t, e_n, d)] for e ~ N(0, I_2): the limit of
+    E[log p_K(x)] + log K at fixed spacing d. The normal coordinate gives -1/2; the tangent
+    one is a 1-D integral, by the trapezoidal rule over e_t in [-width, width]."""
+    e = np.linspace(-width, width, num)
+    weight = np.exp(-0.5 * e**2) / math.sqrt(2.0 * math.pi)
+    return float(trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), float(e[1] - e[0])) - 0.5)
+
+
+def sweep_K_grid(K_min: int, K_max: int, K_num: int) -> list[int]:
+    """K_num values from K_min to K_max, log-spaced, rounded to integers (duplicates dropped)."""
+    if not 2 <= K_min <= K_max:
+        raise ValueError(f"vi.sweep: need 2 <= K_min <= K_max, got K_min={K_min}, K_max={K_max}")
+    return sorted({int(round(k)) for k in np.geomspace(K_min, K_max, K_num)})
+
+
+def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: np.random.Generator) -> dict:
+    """Q2.4 in one regime: for each K, the mean (and standard error) over n coupled test points of
+    log p_K(x), L(Unif), L(posterior) and the uniform gap, and the largest distance of
+    log p_K(x) from its K -> infinity limit at the same points.
+
+    Returns {"rows": one dict per K, "same_points_limit": means at the limiting points}.
+    """
+    u, noise = rng.random(n), rng.standard_normal((n, 2))
+    d = 2.0 * R * math.sin(math.pi / K_ref)
+    rows = []
+    for K in Ks:
+        R_K = ring_radius(K, regime, R, K_ref)
+        angle = coupled_angles(K, u)
+        x = on_circle(angle, R_K) + noise
+        per = elbo_study(x, ring_gmm(K, R_K))
+        row = {"K": K, "R": R_K, "spacing": 2.0 * R_K * math.sin(math.pi / K)}
+        for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "posterior_entropy"):
+            row[name], row[f"{name}_sem"] = mean_and_sem(per[name])
+        row["log_p_plus_log_K"] = row["log_p"] + math.log(K)
+        row["gap_posterior_max_abs"] = float(np.max(np.abs(per["gap_posterior"])))
+        row["elbo_uniform_closed_form_error"] = float(np.max(np.abs(per["elbo_uniform"] - elbo_uniform_ring(x, R_K))))
+        if regime == "fixed_R":
+            limit = ring_log_density_limit(x, R)
+        else:
+            limit = row_log_density_limit(*frame_coordinates(noise, angle), d) - math.log(K)
+        row["log_p_limit_max_abs_dev"] = float(np.max(np.abs(per["log_p"] - limit)))
+        rows.append(row)
+    # The points the coupled samples tend to: R u(2 pi u) + e (fixed R), or e in the frame at angle 2 pi u.
+    limit_angle = 2.0 * np.pi * u
+    same = {}
+    if regime == "fixed_R":
+        x = on_circle(limit_angle, R) + noise
+        same["log_p"], same["log_p_sem"] = mean_and_sem(ring_log_density_limit(x, R))
+        same["elbo_uniform"], same["elbo_uniform_sem"] = mean_and_sem(elbo_uniform_ring(x, R))
+        same["gap_uniform"], same["gap_uniform_sem"] = mean_and_sem(log_bessel_i0(R * np.linalg.norm(x, axis=1)))
+    else:
+        same["log_p_plus_log_K"], same["log_p_plus_log_K_sem"] = mean_and_sem(
+            row_log_density_limit(*frame_coordinates(noise, limit_angle), d))
+    return {"rows": rows, "same_points_limit": same}
+
+
+def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_num: int, n: int) -> dict:
+    """Q2.4: both regimes over the K grid, with the analytic K -> infinity limits.
+
+    R: the radius at fixed R; the fixed-spacing regime keeps the neighbour distance
+    2 R sin(pi / K_ref) of the (K_ref, R) ring. K: K_num log-spaced values from K_min to K_max.
+    n: test points per regime, shared by every K.
+
+    Each regime draws its test points from its own stream rng_for(seed, "vi", "sweep", regime).
+    """
+    Ks = sweep_K_grid(K_min, K_max, K_num)
+    d = 2.0 * R * math.sin(math.pi / K_ref)
+    C = row_log_density_constant(d)
+    fixed_R = sweep_regime(Ks, "fixed_R", R, K_ref, n, rng_for(seed, "vi", "sweep", "fixed_R"))
+    fixed_spacing = sweep_regime(Ks, "fixed_spacing", R, K_ref, n, rng_for(seed, "vi", "sweep", "fixed_spacing"))
+    return {
+        "K": Ks,
+        "n": n,
+        "fixed_R": {"R": R, **fixed_R, "limits": fixed_R_limits(R)},
+        "fixed_spacing": {
+            "R_ref": R,
+            "K_ref": K_ref,
+            "spacing": d,
+            **fixed_spacing,
+            # E log p_K = -log K + C(d) + o(1);  E L(Unif) = -log 2pi - 1 - R_K^2 for every K >= 2.
+            "limits": {"log_p_plus_log_K": C, "elbo_uniform_plus_R2": -LOG_2PI - 1.0,
+                       "gap_minus_R2_plus_log_K": C + LOG_2PI + 1.0},
+        },
+    }
+
+
+# Figures of Part 2 (pyplot and save_figure are defined in the Figures section below).
+
+
+def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
+    """Q2.2: (a) the bimodal p and a unimodal q with both KLs; (b) the Gaussians minimising
+    each direction of the KL, over p; (c) min over s of each KL as a function of the mean m."""
+    plt = pyplot()
+    x, p = curves["x"], np.exp(curves["log_p"])
+    fig, axes = plt.subplots(1, 3, figsize=(7.4, 2.5))
+    centres, widths = np.array(summary["p"]["means"]), np.array(summary["p"]["sds"])
+    view = (float(np.min(centres - 5 * widths)), float(np.max(centres + 5 * widths)))
+    ax = axes[0]
+    q = summary["q"]
+    ax.plot(x, p, color="k", label="$p$ (bimodal)")
+    ax.plot(x, np.exp(normal_log_pdf(x, q["mean"], q["sd"])), color="C0", label="$q$ (unimodal)")
+    ax.set(title=f"(a) KL(p||q) = {q['kl_pq']:.2f}, KL(q||p) = {q['kl_qp']:.2f}", xlabel="$z$", ylabel="density",
+           xlim=view)
+    ax.legend(loc="upper left")
+    ax = axes[1]
+    fwd, rev = summary["forward_fit"], summary["reverse_fit"]
+    ax.fill_between(x, p, color="0.85", label="$p$")
+    top = max(np.exp(normal_log_pdf(f["mean"], f["mean"], f["sd"])) for f in [fwd, *summary["reverse_fits"]])
+    ax.plot(x, np.exp(normal_log_pdf(x, fwd["mean"], fwd["sd"])), color="C1",
+            label=f"forward fit: KL(q||p) = {fwd['kl_qp']:.2f}")
+    ax.plot(x, np.exp(normal_log_pdf(x, rev["mean"], rev["sd"])), color="C2",
+            label=f"reverse fit: KL(q||p) = {rev['kl_qp']:.2f}")
+    for other in summary["reverse_fits"][1:]:
+        ax.plot(x, np.exp(normal_log_pdf(x, other["mean"], other["sd"])), color="C2", linestyle=":",
+                label=f"local reverse fit: {other['kl_qp']:.2f}")
+    ax.set(title="(b) closest Gaussians to $p$", xlabel="$z$", xlim=view, ylim=(0, 1.7 * max(top, p.max())))
+    ax.legend(loc="upper left", fontsize="x-small")
+    ax = axes[2]
+    m = curves["m_grid"]
+    ax.plot(m, curves["forward_profile"], color="C1", label="KL(p||q)")
+    ax.plot(m, curves["reverse_profile"], color="C2", label="KL(q||p)")
+    ax.set(title=r"(c) $\min_s$ KL over $q=\mathcal{N}(m,s^2)$", xlabel="mean $m$ of $q$", ylabel="nats",
+           ylim=(0, None))
+    ax.legend(loc="upper center")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_elbo_distributions(points: dict, per_R: dict, path: str | Path) -> None:
+    """Q2.3: per test point, log p(x) and the two ELBOs (left) and the uniform gap against |x|
+    (right), one row per radius. points maps R -> test points (n, 2); per_R maps R -> the
+    per-point arrays of elbo_study."""
+    plt = pyplot()
+    fig, axes = plt.subplots(len(per_R), 2, figsize=(7.6, 2.5 * len(per_R)), squeeze=False)
+    for (ax, ax_gap), (R, per) in zip(axes, per_R.items()):
+        values = np.concatenate([per["log_p"], per["elbo_uniform"]])
+        bins = np.linspace(values.min(), values.max(), 60)
+        ax.hist(per["elbo_uniform"], bins=bins, color="C0", alpha=0.6, label="ELBO, $q$ uniform")
+        ax.hist(per["log_p"], bins=bins, color="C3", alpha=0.6, label=r"$\log p(x)$")
+        ax.hist(per["elbo_posterior"], bins=bins, histtype="step", color="k", linestyle="--",
+                label="ELBO, $q$ posterior")
+        ax.set(title=f"R = {R:g}", xlabel="nats", ylabel="test points")
+        ax.legend(loc="upper left", fontsize="x-small")
+        radius = np.linalg.norm(points[R], axis=1)
+        ax_gap.scatter(radius, per["gap_uniform"], s=3, alpha=0.5, color="C0", rasterized=True)
+        ax_gap.set(title=f"R = {R:g}: gap of the uniform $q$", xlabel=r"$\|x\|$",
+                   ylabel=r"KL(Unif $\|$ posterior)")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_sweep(sweep: dict, path: str | Path) -> None:
+    """Q2.4: mean ELBOs and log p(x) against K in both regimes (top), and the approach to
+    the analytic K -> infinity limits (bottom); dashed lines are the limits."""
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.4))
+    Ks = np.array(sweep["K"], dtype=float)
+    fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
+
+    def col(regime: dict, name: str) -> np.ndarray:
+        return np.array([r[name] for r in regime["rows"]])
+
+    dots = {"marker": "o", "markersize": 3}
+    # (a) fixed R: L(Unif) does not move with K; log p_K = L(posterior) settles on log p_inf.
+    ax = axes[0, 0]
+    ax.plot(Ks, col(fr, "elbo_uniform"), color="C0", label="ELBO, $q$ uniform", **dots)
+    ax.plot(Ks, col(fr, "log_p"), color="C3", label=r"$\log p_K(x)$", **dots)
+    ax.plot(Ks, col(fr, "elbo_posterior"), linestyle="none", marker="x", color="k", label="ELBO, $q$ posterior")
+    ax.axhline(fr["limits"]["elbo_uniform"], color="C0", linestyle="--", linewidth=0.9)
+    ax.axhline(fr["limits"]["log_p"], color="C3", linestyle="--", linewidth=0.9)
+    ax.set(title=f"(a) fixed R = {fr['R']:g}", xscale="log", ylabel="mean over test points (nats)")
+    ax.legend(loc="center right", fontsize="x-small")
+    # (b) fixed spacing: both diverge; plotted as -value on log axes with their asymptotes.
+    ax = axes[0, 1]
+    R2, logK = col(fs, "R") ** 2, np.log(Ks)
+    ax.plot(Ks, -col(fs, "elbo_uniform"), color="C0", label="$-$ELBO, $q$ uniform", **dots)
+    ax.plot(Ks, -col(fs, "log_p"), color="C3", label=r"$-\log p_K(x)$", **dots)
+    ax.plot(Ks, -col(fs, "elbo_posterior"), linestyle="none", marker="x", color="k", label="$-$ELBO, $q$ posterior")
+    ax.plot(Ks, R2 - fs["limits"]["elbo_uniform_plus_R2"], color="C0", linestyle="--", linewidth=0.9,
+            label=r"$R_K^2 + \log 2\pi + 1$")
+    ax.plot(Ks, logK - fs["limits"]["log_p_plus_log_K"], color="C3", linestyle="--", linewidth=0.9,
+            label=r"$\log K - C(d)$")
+    ax.set(title=f"(b) fixed spacing d = {fs['spacing']:.2f}, $R_K$ grows with K", xscale="log", yscale="log",
+           ylabel="minus the mean (nats)")
+    ax.legend(loc="upper left", fontsize="x-small")
+    # (c) both regimes: largest distance, over the test points, of log p_K(x) from its limit there.
+    floor = 1e-16
+    ax = axes[1, 0]
+    ax.plot(Ks, np.maximum(col(fr, "log_p_limit_max_abs_dev"), floor), color="C3",
+            label=r"fixed R: limit $\log p_\infty(x)$", **dots)
+    ax.plot(Ks, np.maximum(col(fs, "log_p_limit_max_abs_dev"), floor), color="C4",
+            label=r"fixed spacing: limit (row of Gaussians) $- \log K$", **dots)
+    ax.set(title=r"(c) $\max_x |\log p_K(x) - \mathrm{limit}(x)|$ at the same points", xscale="log", yscale="log",
+           xlabel="number of components K", ylabel="nats", ylim=(floor / 2, 1e2))
+    ax.legend(loc="center right", fontsize="x-small")
+    # (d) fixed spacing: log p_K + log K against its limit C(d) and against the limit at the same points.
+    ax = axes[1, 1]
+    same = fs["same_points_limit"]
+    ax.plot(Ks, col(fs, "log_p") + logK, color="C3", label=r"$\log p_K(x) + \log K$, test points", **dots)
+    ax.axhline(same["log_p_plus_log_K"], color="C3", linestyle=":", linewidth=0.9, label="its limit, same points")
+    ax.axhline(fs["limits"]["log_p_plus_log_K"], color="k", linestyle="--", linewidth=0.9,
+               label="$C(d)$, exact expectation")
+    ax.set(title=r"(d) fixed spacing: $\log p_K + \log K$", xscale="log", xlabel="number of components K",
+           ylabel="mean over test points (nats)")
+    ax.legend(loc="center right", fontsize="x-small")
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 # ----------------------------------------------------------------------------
@@ -526,7 +1201,14 @@ class Settings:
     kde_sigma_num: int = 31
     kde_refine_num: int = 21
     # ANCHOR-EBM-SETTINGS
-    # ANCHOR-VI-SETTINGS
+    # Part 2, one dict per question as in the config's `vi` section (see kl_experiment,
+    # elbo_experiment and sweep_experiment for the meaning of each key).
+    vi_kl: dict = field(default_factory=lambda: {
+        "p_weights": [0.3, 0.7], "p_means": [-3.0, 3.0], "p_sds": [1.0, 1.0], "q_mean": 3.0, "q_sd": 0.5,
+        "x_min": -15.0, "x_max": 15.0, "x_num": 3001,
+    })
+    vi_elbo: dict = field(default_factory=lambda: {"random_q": 20})
+    vi_sweep: dict = field(default_factory=lambda: {"R": 10.0, "K_ref": 10, "K_min": 10, "K_max": 10000, "K_num": 13, "n": 1000})
 
 
 SPLITS = ("train", "validation", "test")
@@ -614,7 +1296,16 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num, ring_gmm(s.K, s.kde_R))
     plot_kde_validation(sigmas, lls, summary["kde"]["sigma"], outdir / "q1_3_kde_validation.pdf")
     # ANCHOR-EBM-RUN
-    # ANCHOR-VI-RUN
+    # Part 2: variational inference.
+    summary["vi_kl"], curves = kl_experiment(**s.vi_kl)
+    plot_kl_directions(summary["vi_kl"], curves, outdir / "q2_2_kl.pdf")
+    per_point = {}
+    for R in s.R:
+        rng = rng_for(s.seed, "vi", "random_q", R)
+        summary[f"vi_elbo_R{R:g}"], per_point[R] = elbo_experiment(data[R]["test"], s.K, R, rng, s.vi_elbo["random_q"])
+    plot_elbo_distributions({R: d["test"] for R, d in data.items()}, per_point, outdir / "q2_3_elbo.pdf")
+    summary["vi_sweep"] = sweep_experiment(s.seed, **s.vi_sweep)
+    plot_sweep(summary["vi_sweep"], outdir / "q2_4_sweep.pdf")
     return summary
 
 
@@ -629,7 +1320,23 @@ def print_summary(summary: dict) -> None:
     kde = summary["kde"]
     print(f"1.3 KDE: sigma = {kde['sigma']:.4g}, test log-lik {kde['test_loglik']:.4f} (true GMM {kde['test_loglik_true']:.4f})")
     # ANCHOR-EBM-PRINT
-    # ANCHOR-VI-PRINT
+    kl = summary["vi_kl"]
+    print(
+        f"2.2 KL: KL(p||q) = {kl['q']['kl_pq']:.3f} >> KL(q||p) = {kl['q']['kl_qp']:.3f}; the gap KL(q||p) of the Gaussian "
+        f"fits: moment matching {kl['forward_fit']['kl_qp']:.3f}, mode-seeking {kl['reverse_fit']['kl_qp']:.3f}"
+    )
+    for key, value in summary.items():
+        if key.startswith("vi_elbo_R"):
+            print(
+                f"2.3 ELBO R={value['R']:g}: q uniform {value['elbo_uniform']:.3f}, q posterior {value['elbo_posterior']:.4f}"
+                f" = log p(x) {value['log_p']:.4f}; gap of q uniform {value['gap_uniform']:.3f} nats"
+            )
+    for regime in SWEEP_REGIMES:
+        last = summary["vi_sweep"][regime]["rows"][-1]
+        print(
+            f"2.4 K={last['K']} ({regime.replace('_', ' ')}, R_K = {last['R']:.4g}): ELBO q uniform "
+            f"{last['elbo_uniform']:.6g}, q posterior = log p(x) {last['log_p']:.4f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,7 @@ def test_nothing_to_do_after_a_build(built):
 def test_kde_change_reruns_only_the_kde_and_the_report(built):
     with edited_config(built, kde__refine_num=6):
         rules = planned_rules(built)
-    assert set(rules) == {"kde", "kde_table", "render", "pdf", "submission", "check_submission", "all"}
+    assert set(rules) == {"kde", "kde_table", "provenance", "render", "pdf", "submission", "check_submission", "all"}
 
 
 def test_bad_config_stops_before_any_job_and_names_the_key(built):
