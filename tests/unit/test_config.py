@@ -47,6 +47,10 @@ def set_key(config, dotted, value):
         ("data.R", [], "data.R"),
         ("kde.R", 3, "kde.R"),  # not one of data.R
         ("kde.sigma_max", 0.001, "kde.sigma_min"),  # min >= max
+        ("vi.kl.p_weights", [0.5, 0.6], "vi.kl.p_weights"),  # do not sum to one
+        ("vi.kl.p_means", [0.0], "vi.kl.p_means"),  # lengths differ
+        ("vi.kl.x_max", -20.0, "vi.kl.x_min"),
+        ("vi.sweep.K_max", 5, "vi.sweep"),
     ],
 )
 def test_bad_values_name_the_key(config, key, value, expected):

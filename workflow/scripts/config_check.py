@@ -44,6 +44,15 @@ def cross_checks(config: dict) -> list[str]:
         problems.append(f"kde.R: {kde['R']} is not one of data.R {data['R']}; the KDE is fitted to one of the sampled radii")
     if not kde["sigma_min"] < kde["sigma_max"]:
         problems.append(f"kde.sigma_min ({kde['sigma_min']}) must be smaller than kde.sigma_max ({kde['sigma_max']})")
+    kl, sweep = config["vi"]["kl"], config["vi"]["sweep"]
+    if not len(kl["p_weights"]) == len(kl["p_means"]) == len(kl["p_sds"]):
+        problems.append("vi.kl.p_weights, vi.kl.p_means and vi.kl.p_sds must have the same length")
+    if abs(sum(kl["p_weights"]) - 1.0) > 1e-9:
+        problems.append(f"vi.kl.p_weights must sum to one, not {sum(kl['p_weights'])}")
+    if not kl["x_min"] < kl["x_max"]:
+        problems.append(f"vi.kl.x_min ({kl['x_min']}) must be smaller than vi.kl.x_max ({kl['x_max']})")
+    if not 2 <= sweep["K_min"] <= sweep["K_max"]:
+        problems.append(f"vi.sweep: need 2 <= K_min <= K_max, got K_min={sweep['K_min']}, K_max={sweep['K_max']}")
     return problems
 
 
