@@ -11,6 +11,7 @@ validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "confi
 VI = "workflow/VI.py"
 STYLE = "report/matplotlibrc"
 SCRIPTS = "workflow/scripts"
+COMMON = f"{SCRIPTS}/common.py"  # helpers every glue script imports: an input of every rule
 NET_ID = config["net_id"]
 SUBMISSION = f"results/{NET_ID}.zip"
 

@@ -7,6 +7,7 @@ rule sample:
     input:
         code=VI,
         script=f"{SCRIPTS}/sample.py",
+        common=COMMON,
     output:
         **split_files("{R}"),
         info="results/data/R{R}/info.json",
@@ -33,6 +34,7 @@ rule sample_figure:
         **{f"train_R{tag}": split_files(tag)["train"] for tag in R_TAGS},
         code=VI,
         script=f"{SCRIPTS}/sample_figure.py",
+        common=COMMON,
         style=STYLE,
     output:
         figure=report("results/figures/q1_1_samples.pdf", caption="../report/q1_1_samples.rst", category="1.1 Sampling"),

@@ -8,6 +8,7 @@ rule em:
         **split_files("{R}"),
         code=VI,
         script=f"{SCRIPTS}/em.py",
+        common=COMMON,
     output:
         summary="results/em/R{R}.json",
         trace="results/em/R{R}_trace.csv",
@@ -36,6 +37,7 @@ rule em_figures:
         train=[split_files(tag)["train"] for tag in R_TAGS],
         code=VI,
         script=f"{SCRIPTS}/em_figures.py",
+        common=COMMON,
         style=STYLE,
     output:
         means=report("results/figures/q1_2_em_means.pdf", caption="../report/q1_2_em_means.rst", category="1.2 EM"),
@@ -58,6 +60,7 @@ rule em_table:
     input:
         summaries=expand("results/em/R{R}.json", R=R_TAGS),
         script=f"{SCRIPTS}/tables.py",
+        common=COMMON,
     output:
         table="results/tables/em.tex",
     params:
@@ -81,6 +84,7 @@ rule kde:
         **split_files(KDE_R),
         code=VI,
         script=f"{SCRIPTS}/kde.py",
+        common=COMMON,
         style=STYLE,
     output:
         summary="results/kde/kde.json",
@@ -109,6 +113,7 @@ rule kde_table:
     input:
         kde="results/kde/kde.json",
         script=f"{SCRIPTS}/tables.py",
+        common=COMMON,
     output:
         table="results/tables/kde.tex",
     params:

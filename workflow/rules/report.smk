@@ -14,6 +14,8 @@ rule provenance:
     input:
         requirements="requirements.txt",
         script=f"{SCRIPTS}/provenance.py",
+        common=COMMON,
+        render=f"{SCRIPTS}/render.py",
     output:
         json="results/report/provenance.json",
         table="results/tables/config.tex",
@@ -44,6 +46,7 @@ rule render:
     input:
         template="report/theory.tex.j2",
         script=f"{SCRIPTS}/render.py",
+        common=COMMON,
         em=expand("results/em/R{R}.json", R=R_TAGS),
         sections=REPORT_SECTIONS,
         **{f"json_{name}": path for name, path in REPORT_JSON.items()},
@@ -74,6 +77,7 @@ rule pdf:
         latexmkrc="report/latexmkrc",
         preamble="report/preamble.tex",
         script=f"{SCRIPTS}/build_pdf.py",
+        common=COMMON,
     output:
         pdf=report("results/theory.pdf", caption="../report/theory_pdf.rst", category="Submission"),
     params:
@@ -100,6 +104,7 @@ rule submission:
         pdf="results/theory.pdf",
         code=VI,
         script=f"{SCRIPTS}/make_zip.py",
+        common=COMMON,
     output:
         zip=SUBMISSION,
     params:
@@ -123,6 +128,7 @@ rule check_submission:
     input:
         zip=SUBMISSION,
         script=f"{SCRIPTS}/check_submission.py",
+        common=COMMON,
     output:
         report=f"results/check/{NET_ID}.txt",
     params:

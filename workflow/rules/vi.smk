@@ -10,6 +10,7 @@ rule vi_kl:
     input:
         code=VI,
         script=f"{SCRIPTS}/vi_kl.py",
+        common=COMMON,
         style=STYLE,
     output:
         summary="results/vi/kl.json",
@@ -35,6 +36,7 @@ rule vi_elbo:
         test=[split_files(tag)["test"] for tag in R_TAGS],
         code=VI,
         script=f"{SCRIPTS}/vi_elbo.py",
+        common=COMMON,
         style=STYLE,
     output:
         summary="results/vi/elbo.json",
@@ -62,6 +64,7 @@ rule vi_sweep:
     input:
         code=VI,
         script=f"{SCRIPTS}/vi_sweep.py",
+        common=COMMON,
         style=STYLE,
     output:
         summary="results/vi/sweep.json",
@@ -89,6 +92,7 @@ rule vi_kl_table:
     input:
         summary="results/vi/kl.json",
         script=f"{SCRIPTS}/vi_table.py",
+        common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
         kl="results/tables/vi_kl.tex",
@@ -112,6 +116,7 @@ rule vi_elbo_table:
     input:
         summary="results/vi/elbo.json",
         script=f"{SCRIPTS}/vi_table.py",
+        common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
         elbo="results/tables/vi_elbo.tex",
@@ -135,6 +140,7 @@ rule vi_sweep_tables:
     input:
         summary="results/vi/sweep.json",
         script=f"{SCRIPTS}/vi_table.py",
+        common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
         sweep_R="results/tables/vi_sweep_R.tex",
