@@ -10,7 +10,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/gmm.smk"
-# ANCHOR-EBM-RULES: include: "workflow/rules/ebm.smk"
+include: "workflow/rules/ebm.smk"
 include: "workflow/rules/vi.smk"
 # report.smk comes last: it collects what the stages above contribute.
 include: "workflow/rules/report.smk"

@@ -6,6 +6,13 @@ This one file holds all the code of the homework. It is read top to bottom:
       1.1  the Gaussian mixture on a circle: density and sampling
       1.2  EM for the weights and means (covariances fixed to the identity)
       1.3  kernel density estimation, bandwidth tuned on a validation set
+      1.4-1.7  an energy-based model p(x) = exp(E(x) - A) with a shallow network,
+               trained and evaluated with importance sampling
+    Part 2  Variational inference
+      2.1  the ELBO identity log p(x) = L(q) + KL(q || p(z|x)), checked numerically
+      2.2  the two directions of the KL divergence in one dimension
+      2.3  the ELBO of the mixture with a uniform q and with the posterior
+      2.4  both bounds as the number of components K grows
     Figures
     Running everything: ``python VI.py``
 
@@ -15,6 +22,8 @@ Conventions used throughout
     points far from every component stay finite.
   * The homework's ``sigma`` of the KDE is a *variance*: the kernel is
     ``N(0, sigma * I_2)``.
+  * Energies follow the homework's sign: ``p_theta(x) = exp(E_theta(x) - A(theta))``,
+    so a *high* energy means a *likely* point.
   * Every random draw comes from ``numpy.random.SeedSequence([seed, *keys])``
     with keys derived from stage names (CRC-32, stable across runs and machines),
     so adding a stage never changes the numbers of another.
@@ -36,6 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -383,7 +393,531 @@ def tune_kde_sigma(
     return float(sigmas[np.argmax(lls)]), sigmas, lls
 
 
-# ANCHOR-EBM-CODE: 1.4-1.7 energy-based model trained by importance sampling
+# ----------------------------------------------------------------------------
+# 1.4-1.7  Energy-based model trained by importance sampling
+# ----------------------------------------------------------------------------
+#
+#   p_theta(x) = exp(E_theta(x) - A(theta)),   A(theta) = log integral exp(E_theta(x)) dx,
+#
+# with the homework's sign: a HIGH energy marks a LIKELY point. The energy is a
+# network with one hidden layer of `width` units plus a Gaussian confinement,
+#
+#   E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2,       beta = 1 / base_var > 0,
+#
+# so p_theta is an exponential tilt of the base measure N(0, base_var I_2). Every
+# activation below grows at most linearly (relu, softplus, elu, silu) or stays
+# bounded (tanh), hence E_theta(x) <= a + b |x| - beta |x|^2 / 2 and exp(E_theta)
+# is integrable for EVERY theta: A(theta) is finite all through training. s is a
+# fixed input scale (the training set's RMS coordinate), so that the hidden layer
+# sees inputs of order one. Training runs in float32 (twice as fast; its rounding is
+# far below the noise of the importance sample); evaluation in float64, because the
+# checks below compare log-partition functions to a few thousandths of a nat.
+#
+# Training maximises the importance-sampling version of the homework's objective,
+#
+#   L_hat(theta) = (1/n) sum_i E_theta(x_i) - A_hat(theta),
+#   A_hat(theta) = log (1/M) sum_m exp(E_theta(x_m)) / q(x_m)
+#                = logsumexp_m(E_theta(x_m) - log q(x_m)) - log M,        x_m ~ q i.i.d.,
+#
+# q the true mixture, its M points drawn once and reused at every step. The
+# derivative of a log-sum-exp is a softmax, so
+#
+#   grad A_hat = sum_m w_m grad E_theta(x_m),   w_m = softmax_m(E_theta(x_m) - log q(x_m)),
+#
+# which is exactly the self-normalised estimator N_hat / D_hat of
+# E_{p_theta}[grad E_theta] (Question 1.6): autograd through A_hat computes it.
+
+ACTIVATIONS = {
+    "relu": torch.relu,
+    "softplus": torch.nn.functional.softplus,
+    "tanh": torch.tanh,
+    "elu": torch.nn.functional.elu,
+    "silu": torch.nn.functional.silu,
+}
+DTYPE = torch.float64  # evaluation, and the default of every function below
+TRAIN_DTYPE = torch.float32
+
+
+@dataclass
+class EBMConfig:
+    """Settings of the energy-based model (the build's config key `ebm` mirrors them).
+
+    width, activation:   the hidden layer.
+    base_var:            variance of the confinement N(0, base_var I_2); learned (as log beta,
+                         starting from this value) when learn_base_var is true.
+    optimizer, lr, weight_decay, steps: full-batch gradient ascent ("adam", "adamw" or "sgd").
+    importance_M:        points drawn once from q for training (the homework's M = 5000).
+    check_M:             a fresh, larger sample from q used only to check A_hat after training.
+    quadrature_margin, quadrature_num: the grid [-(R + margin), R + margin]^2 with num nodes
+                         per axis on which A is also computed by quadrature.
+    init:                which random initialisation of the network (each has its own stream).
+    threads:             torch's CPU threads (fixed, so that sums are taken in the same order).
+    log_every:           a progress line every this many steps (0: silent).
+    """
+
+    width: int = 32
+    activation: str = "relu"
+    base_var: float = 1.0
+    learn_base_var: bool = False
+    optimizer: str = "adam"
+    lr: float = 0.03
+    weight_decay: float = 0.0
+    steps: int = 2000
+    importance_M: int = 5000
+    check_M: int = 100_000
+    quadrature_margin: float = 8.0
+    quadrature_num: int = 801
+    init: int = 0
+    threads: int = 1
+    log_every: int = 250
+
+
+def ebm_config(settings) -> EBMConfig:
+    """The EBMConfig of an object with fields ebm_width, ebm_activation, ... (the Settings below)."""
+    return EBMConfig(**{key: getattr(settings, f"ebm_{key}") for key in asdict(EBMConfig())})
+
+
+class ShallowEnergy(torch.nn.Module):
+    """E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2 for x of shape (n, 2); returns (n,).
+
+    beta = exp(log_beta) is a fixed buffer (1 / base_var) or, with learn_base_var, a parameter;
+    either way beta > 0, so exp(E_theta) is integrable for every parameter value.
+    """
+
+    def __init__(
+        self, width: int, activation: str, base_var: float, input_scale: float, learn_base_var: bool = False, dtype=DTYPE
+    ):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
+        self.hidden = torch.nn.Linear(2, width, dtype=dtype)  # W (width, 2), b (width,)
+        self.out = torch.nn.Linear(width, 1, dtype=dtype)  # v (1, width), c (1,)
+        self.activation = activation
+        self.input_scale = float(input_scale)
+        self.learn_base_var = bool(learn_base_var)
+        log_beta = torch.tensor(-math.log(base_var), dtype=dtype)
+        if self.learn_base_var:
+            self.log_beta = torch.nn.Parameter(log_beta)
+        else:
+            self.register_buffer("log_beta", log_beta)
+
+    @property
+    def base_var(self) -> float:
+        """The variance 1 / beta of the confinement (its current value when learned)."""
+        return float(torch.exp(-self.log_beta.detach()))
+
+    def network(self, x: torch.Tensor) -> torch.Tensor:
+        """The shallow network v . act(W x / s + b) + c alone, shape (n,)."""
+        return self.out(ACTIVATIONS[self.activation](self.hidden(x / self.input_scale))).squeeze(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x) - 0.5 * torch.exp(self.log_beta) * torch.sum(x * x, dim=-1)
+
+
+def to_tensor(x, dtype=DTYPE) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x, dtype=float), dtype=dtype)
+
+
+def torch_seed(seed: int, *keys) -> int:
+    """A seed for torch's generator taken from the stage's SeedSequence stream."""
+    return int(rng_for(seed, *keys).integers(2**63 - 1))
+
+
+def rms_coordinate(x: np.ndarray) -> float:
+    """sqrt(mean of x_ij^2): the input scale s of the network."""
+    return float(np.sqrt(np.mean(np.asarray(x) ** 2)))
+
+
+def energy_values(energy: ShallowEnergy, x: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """E_theta at the rows of x (m, 2) as a numpy array (m,), in chunks to bound memory."""
+    out = np.empty(len(x))
+    with torch.no_grad():
+        for start in range(0, len(x), chunk):
+            out[start : start + chunk] = energy(to_tensor(x[start : start + chunk])).numpy()
+    return out
+
+
+def energy_to_dict(energy: ShallowEnergy) -> dict:
+    """A JSON-ready description of the model: architecture and every parameter as nested lists."""
+    return {
+        "width": energy.hidden.out_features,
+        "activation": energy.activation,
+        "input_scale": energy.input_scale,
+        "learn_base_var": energy.learn_base_var,
+        "state": {k: v.tolist() for k, v in energy.state_dict().items()},
+    }
+
+
+def energy_from_dict(d: dict) -> ShallowEnergy:
+    """The inverse of energy_to_dict."""
+    energy = ShallowEnergy(d["width"], d["activation"], 1.0, d["input_scale"], d["learn_base_var"])
+    energy.load_state_dict({k: torch.tensor(v, dtype=DTYPE) for k, v in d["state"].items()})
+    return energy
+
+
+# Importance sampling with the true mixture q as proposal (Questions 1.5-1.7).
+
+
+def importance_log_weights(energy: ShallowEnergy, x_q: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """log w_m = E_theta(x_m) - log q(x_m) for the proposal points x_q (M, 2). Shape (M,)."""
+    return energy(x_q) - log_q
+
+
+def importance_log_partition(log_w: torch.Tensor) -> torch.Tensor:
+    """A_hat = log (1/M) sum_m w_m = logsumexp(log w) - log M (differentiable, no overflow)."""
+    return torch.logsumexp(log_w, dim=0) - math.log(len(log_w))
+
+
+def importance_log_partition_se(log_w: torch.Tensor) -> float:
+    """Delta-method standard error of A_hat = log D_hat: sd(w) / (sqrt(M) mean(w)).
+
+    Equal to sqrt((M / ESS - 1) / M) up to the M / (M - 1) of the unbiased variance.
+    """
+    ratio = len(log_w) * torch.softmax(log_w.detach(), dim=0)  # w_m / mean(w)
+    return float(ratio.std() / math.sqrt(len(log_w)))
+
+
+def effective_sample_size(log_w: torch.Tensor) -> float:
+    """(sum_m w_m)^2 / sum_m w_m^2: M for equal weights, 1 when a single point carries them all."""
+    log_w = log_w.detach()
+    return float(torch.exp(2.0 * torch.logsumexp(log_w, dim=0) - torch.logsumexp(2.0 * log_w, dim=0)))
+
+
+def self_normalised_estimate(values: torch.Tensor, log_w: torch.Tensor) -> torch.Tensor:
+    """F_hat = N_hat / D_hat = sum_m w_m f(x_m) / sum_m w_m for values f(x_m) of shape (M, ...).
+
+    The 1/M of N_hat and D_hat cancels; the weights are normalised in log space.
+    """
+    return torch.tensordot(torch.softmax(log_w.detach(), dim=0), values, dims=1)
+
+
+def per_point_energy_gradients(energy: ShallowEnergy, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """grad_theta E_theta(x_m) for each row of x (M, 2): parameter name -> (M, *parameter shape)."""
+    params = {k: p.detach() for k, p in energy.named_parameters()}
+    buffers = dict(energy.named_buffers())
+
+    def energy_at(p, x_m):
+        return torch.func.functional_call(energy, (p, buffers), (x_m[None],))[0]
+
+    return torch.func.vmap(torch.func.grad(energy_at), in_dims=(None, 0))(params, x)
+
+
+def importance_grad_log_partition(energy: ShallowEnergy, x_q: torch.Tensor, log_q: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Q1.6 literally: F_hat with f = grad_theta E_theta estimates grad A = E_{p_theta}[grad E_theta].
+
+    Training takes the same vector as autograd's gradient of A_hat (see the section header).
+    """
+    log_w = importance_log_weights(energy, x_q, log_q)
+    return {k: self_normalised_estimate(g, log_w) for k, g in per_point_energy_gradients(energy, x_q).items()}
+
+
+def ebm_objective(energy: ShallowEnergy, x: torch.Tensor, x_q: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """L_hat(theta) = (1/n) sum_i E_theta(x_i) - A_hat(theta), the training objective."""
+    return energy(x).mean() - importance_log_partition(importance_log_weights(energy, x_q, log_q))
+
+
+def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> float:
+    """A(theta) on the square [-lim, lim]^2: log of the sum of exp(E_theta) over num x num nodes times h^2.
+
+    This is the trapezoidal rule wherever exp(E_theta) vanishes on the boundary; its error is
+    O(h^2) at the kinks of a ReLU network and smaller elsewhere. Computed in log space.
+    """
+    t = np.linspace(-lim, lim, num)
+    X, Y = np.meshgrid(t, t)
+    e = energy_values(energy, np.stack([X.ravel(), Y.ravel()], axis=1))
+    return float(logsumexp(e) + 2.0 * math.log(t[1] - t[0]))
+
+
+# Training and evaluation.
+
+
+def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam (weight decay as an L2 term in the gradient), AdamW (decoupled decay) or SGD with momentum."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=0.9)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
+
+
+def train_ebm(
+    energy: ShallowEnergy,
+    train: torch.Tensor,
+    validation: torch.Tensor,
+    x_q: torch.Tensor,
+    log_q: torch.Tensor,
+    cfg: EBMConfig,
+    log=print,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Full-batch gradient ascent on L_hat for cfg.steps steps, keeping the best validation model.
+
+    Step k evaluates the parameters after k updates: the training objective L_hat, the
+    validation log-likelihood (1/n') sum_j E_theta(x'_j) - A_hat, A_hat itself and the ESS of
+    the importance weights. `energy` is left at the step with the highest validation
+    log-likelihood. Returns (trace of those four quantities, each of shape (steps,), best step).
+    """
+    opt = make_optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
+    n, n_val = len(train), len(validation)
+    x_all = torch.cat([train, validation, x_q])  # one forward pass per step serves all three sets
+    trace = {k: np.empty(cfg.steps) for k in ("train_loglik", "validation_loglik", "log_partition", "ess")}
+    best_val, best_step, best_state = -math.inf, -1, None
+    for step in range(cfg.steps):
+        e = energy(x_all)
+        log_w = e[n + n_val :] - log_q
+        a_hat = importance_log_partition(log_w)
+        objective = e[:n].mean() - a_hat
+        val = (e[n : n + n_val].mean() - a_hat).item()  # no gradient flows from the validation points
+        trace["train_loglik"][step], trace["validation_loglik"][step] = objective.item(), val
+        trace["log_partition"][step], trace["ess"][step] = a_hat.item(), effective_sample_size(log_w)
+        if val > best_val:
+            best_val, best_step = val, step
+            best_state = {k: v.detach().clone() for k, v in energy.state_dict().items()}
+        if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.steps - 1):
+            log(
+                f"step {step:5d}: train {trace['train_loglik'][step]:9.4f}  validation {val:9.4f}  "
+                f"A_hat {trace['log_partition'][step]:9.4f}  ESS {trace['ess'][step]:7.0f} / {len(log_q)}"
+            )
+        opt.zero_grad()
+        (-objective).backward()
+        opt.step()
+    energy.load_state_dict(best_state)
+    return trace, best_step
+
+
+def evaluate_ebm(
+    energy: ShallowEnergy,
+    data: dict,
+    truth: GMM,
+    x_q: np.ndarray,
+    x_check: np.ndarray,
+    cfg: EBMConfig,
+    R: float,
+) -> dict:
+    """Q1.7: the log-partition three ways and the test log-likelihoods with their standard errors.
+
+    A_is:    A_hat on the training proposal sample (what the homework asks, and what training saw);
+    A_check: A_hat on a fresh, larger sample from q;
+    A_quad:  quadrature on [-(R + margin), R + margin]^2, with two checks of its own: the same
+             box at half the resolution (discretisation) and a box 1.5 times wider (truncation).
+    A test log-likelihood is mean(E_theta(x~_i)) - A; its standard error combines the spread of
+    E_theta over the test points with the delta-method error of A_hat (independent samples).
+    Gaps to the true density are paired over the same test points.
+    """
+    with torch.no_grad():
+        log_w = importance_log_weights(energy, to_tensor(x_q), to_tensor(gmm_log_density(x_q, truth)))
+        log_w_check = importance_log_weights(energy, to_tensor(x_check), to_tensor(gmm_log_density(x_check, truth)))
+    lim, num = R + cfg.quadrature_margin, cfg.quadrature_num
+    estimates = {  # suffix -> (A, its Monte Carlo standard error)
+        "is": (float(importance_log_partition(log_w)), importance_log_partition_se(log_w)),
+        "check": (float(importance_log_partition(log_w_check)), importance_log_partition_se(log_w_check)),
+        "quad": (quadrature_log_partition(energy, lim, num), 0.0),
+    }
+    e_test = energy_values(energy, data["test"])
+    log_p_true = gmm_log_density(data["test"], truth)
+    mean_energy, mean_energy_se = mean_and_sem(e_test)
+    gap, gap_se = mean_and_sem(log_p_true - e_test)  # log p_true - log p_theta = this + A
+    summary = {
+        "R": R,
+        "n_parameters": int(sum(p.numel() for p in energy.parameters())),
+        "base_var_final": energy.base_var,
+        "input_scale": energy.input_scale,
+        "importance_M": len(x_q),
+        "check_M": len(x_check),
+        "ess": effective_sample_size(log_w),
+        "ess_check": effective_sample_size(log_w_check),
+        "quadrature_lim": lim,
+        "quadrature_num": num,
+        "quadrature_h": 2.0 * lim / (num - 1),
+        "A_quad_coarse": quadrature_log_partition(energy, lim, (num - 1) // 2 + 1),
+        "A_quad_wide": quadrature_log_partition(energy, 1.5 * lim, int(round(1.5 * (num - 1))) + 1),
+        "test_mean_energy_se": mean_energy_se,
+        "test_loglik_true": mean_and_sem(log_p_true)[0],
+        "test_loglik_true_se": mean_and_sem(log_p_true)[1],
+    }
+    for key, (a, a_se) in estimates.items():
+        summary[f"A_{key}"], summary[f"A_{key}_se"] = a, a_se
+        if key != "quad":
+            summary[f"A_{key}_minus_quad"] = a - estimates["quad"][0]
+        summary[f"test_loglik_{key}"] = mean_energy - a
+        summary[f"test_loglik_{key}_se"] = math.hypot(mean_energy_se, a_se)
+        summary[f"gap_to_true_{key}"] = gap + a
+        summary[f"gap_to_true_{key}_se"] = math.hypot(gap_se, a_se)
+    # The quadrature's own error: the largest change from halving the resolution or widening
+    # the box, as a power of ten that bounds it (for the text).
+    quadrature_change = max(abs(summary[k] - estimates["quad"][0]) for k in ("A_quad_coarse", "A_quad_wide"))
+    summary["quadrature_check_log10"] = math.floor(math.log10(max(quadrature_change, 1e-15))) + 1
+    a_is = estimates["is"][0]
+    summary["train_loglik"] = float(energy_values(energy, data["train"]).mean()) - a_is
+    summary["validation_loglik"] = float(energy_values(energy, data["validation"]).mean()) - a_is
+    return summary
+
+
+def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, truth: GMM, kde_sigma: float) -> dict:
+    """Q1.7: the KDE of bandwidth kde_sigma (a variance) against the EBM and the truth, on the test set.
+
+    `summary` is the EBM's (evaluate_ebm): its three estimates of A and their standard errors.
+    Differences are paired over the test points: lead_over_kde_<A> = mean(log p_theta - log p_kde).
+    """
+    log_p_kde = kde_log_density(data["test"], data["train"], kde_sigma)
+    log_p_true = gmm_log_density(data["test"], truth)
+    lead, lead_se = mean_and_sem(energy_values(energy, data["test"]) - log_p_kde)  # this - A
+    out = {"kde_sigma": kde_sigma}
+    out["test_loglik_kde"], out["test_loglik_kde_se"] = mean_and_sem(log_p_kde)
+    out["kde_gap_to_true"], out["kde_gap_to_true_se"] = mean_and_sem(log_p_true - log_p_kde)
+    for key in ("is", "check", "quad"):
+        out[f"lead_over_kde_{key}"] = lead - summary[f"A_{key}"]
+        out[f"lead_over_kde_{key}_se"] = math.hypot(lead_se, summary[f"A_{key}_se"])
+    return out
+
+
+def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMConfig, log=print) -> tuple[ShallowEnergy, dict, dict]:
+    """Q1.6-1.7 on one data set: draw the proposal sample once, train, select, evaluate.
+
+    Returns (the selected energy, the training trace, a summary dict). The proposal sample and
+    the network's initialisation come from their own streams ("ebm", "importance" / "init").
+    """
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(torch_seed(seed, "ebm", "init", R, cfg.init))
+    truth = ring_gmm(K, R)
+    x_q = sample_gmm(truth, cfg.importance_M, rng_for(seed, "ebm", "importance", R))
+    x_check = sample_gmm(truth, cfg.check_M, rng_for(seed, "ebm", "importance-check", R))
+    energy = ShallowEnergy(
+        cfg.width, cfg.activation, cfg.base_var, rms_coordinate(data["train"]), cfg.learn_base_var, dtype=TRAIN_DTYPE
+    )
+    start = time.perf_counter()
+    trace, best_step = train_ebm(
+        energy,
+        to_tensor(data["train"], TRAIN_DTYPE),
+        to_tensor(data["validation"], TRAIN_DTYPE),
+        to_tensor(x_q, TRAIN_DTYPE),
+        to_tensor(gmm_log_density(x_q, truth), TRAIN_DTYPE),
+        cfg,
+        log,
+    )
+    train_seconds = time.perf_counter() - start
+    energy.to(DTYPE)  # the trained parameters, exactly, in double precision
+    summary = {
+        "config": asdict(cfg),
+        "best_step": best_step,
+        "ess_min_during_training": float(trace["ess"].min()),
+        **evaluate_ebm(energy, data, truth, x_q, x_check, cfg, R),
+    }
+    log(f"trained {cfg.steps} steps in {train_seconds:.1f} s; kept step {best_step}")
+    return energy, trace, summary
+
+
+def describe_change(change: dict, base: EBMConfig) -> str:
+    """A short text for a change of the settings `base`, e.g. {"activation": "tanh"} -> "tanh units"."""
+    cfg = {**asdict(base), **change}
+    parts = []
+    for key in change:
+        if key in ("base_var", "learn_base_var"):
+            how = "learned from" if cfg["learn_base_var"] else "fixed at"
+            text = f"base variance {how} {cfg['base_var']:g}"
+        elif key == "activation":
+            text = f"{cfg['activation']} units"
+        elif key == "width":
+            text = f"{cfg['width']} hidden units"
+        elif key == "init":
+            text = f"initialisation {cfg['init']}"
+        elif key == "optimizer":
+            text = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum"}[cfg["optimizer"]]
+        else:
+            name = {"lr": "learning rate"}.get(key, key.replace("_", " "))
+            text = f"{name} {cfg[key]:g}"
+        if text not in parts:
+            parts.append(text)
+    return ", ".join(parts)
+
+
+def ebm_variant_experiments(
+    data: dict, K: int, R: float, seed: int, base: EBMConfig, variants: dict, log=print
+) -> list[dict]:
+    """Q1.6: the experiment again with settings changed from `base`; `variants` maps a name to
+    its changes, e.g. {"tanh": {"activation": "tanh"}}. One summary each, in the given order."""
+    results = []
+    for name, change in variants.items():
+        cfg = EBMConfig(**{**asdict(base), **change, "log_every": 0})
+        _, _, summary = ebm_experiment(data, K, R, seed, cfg, log=log)
+        summary.update(name=name, change=dict(change), label=describe_change(change, base))
+        log(
+            f"{summary['label']}: validation {summary['validation_loglik']:.4f}, test {summary['test_loglik_is']:.4f} "
+            f"(quadrature {summary['test_loglik_quad']:.4f}), A_is - A_quad {summary['A_is_minus_quad']:+.4f}, "
+            f"ESS {summary['ess']:.0f}"
+        )
+        results.append(summary)
+    return results
+
+
+# Figures of Questions 1.6-1.7 (pyplot and save_figure are defined under Figures below).
+
+
+def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str | Path) -> None:
+    """Q1.6: against the step, the training objective and validation log-likelihood (with
+    `references`, label -> validation log-likelihood of other densities), A_hat, and ESS / M."""
+    plt = pyplot()
+    steps = np.arange(1, len(trace["train_loglik"]) + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 2.8))
+    ax = axes[0]
+    ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
+    ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
+    for (label, value), style in zip(references.items(), ("--", ":")):
+        ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
+    top = max(trace["validation_loglik"].max(), *references.values())
+    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
+    ax.legend(loc="lower left", fontsize="small")  # early steps lie below the panel: the left is empty
+    axes[1].plot(steps, trace["log_partition"], color="C2")
+    axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
+    axes[2].plot(steps, trace["ess"], color="C4")
+    axes[2].set(xscale="log", xlabel="step", ylabel="effective sample size")
+    for ax in axes:
+        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
+    """Q1.7: log-densities (`panels`: label -> log-density function) along the circle of radius R
+    through the means, and along the ray from the origin through the mean at angle 0."""
+    plt = pyplot()
+    angle = np.linspace(0.0, 2.0 * np.pi, 721)
+    radius = np.linspace(0.0, R + 6.0, 481)
+    on_circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    on_ray = np.stack([radius, np.zeros_like(radius)], axis=1)
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8))
+    for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
+        axes[0].plot(angle, log_density(on_circle), linestyle=style, label=label)
+        axes[1].plot(radius, log_density(on_ray), linestyle=style, label=label)
+    axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
+    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
+    axes[1].legend(loc="lower center", fontsize="small")  # below the peak, where the curves leave room
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def ebm_density_functions(energy: ShallowEnergy, log_partition: float, truth: GMM, train: np.ndarray, kde_sigma: float) -> dict:
+    """The three densities compared in Q1.7, as log-density functions of points (m, 2) -> (m,)."""
+    return {
+        "true density": lambda x: gmm_log_density(x, truth),
+        "EBM": lambda x: energy_values(energy, x) - log_partition,
+        rf"KDE, $\sigma={kde_sigma:.3g}$": lambda x: kde_log_density(x, train, kde_sigma),
+    }
+
+
+def plot_ebm_results(
+    energy: ShallowEnergy, trace: dict, summary: dict, data: dict, truth: GMM, kde_sigma: float, paths: dict
+) -> None:
+    """Q1.6-1.7 figures: `paths` maps "training", "density" and "slices" to files."""
+    references = {
+        "true GMM": em_mean_log_likelihood(data["validation"], truth),
+        "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma),
+    }
+    plot_ebm_training(trace, summary["best_step"], references, paths["training"])
+    densities = ebm_density_functions(energy, summary["A_is"], truth, data["train"], kde_sigma)
+    plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
+    plot_log_density_slices(densities, summary["R"], paths["slices"])
 
 # ----------------------------------------------------------------------------
 # 2  Variational inference
@@ -442,12 +976,6 @@ def entropy_categorical(log_q: np.ndarray) -> np.ndarray:
     q = np.exp(log_q)
     with np.errstate(invalid="ignore"):
         return -np.where(q > 0, q * log_q, 0.0).sum(axis=1)
-
-
-def mean_and_sem(values: np.ndarray) -> tuple[float, float]:
-    """Sample mean and its Monte Carlo standard error std / sqrt(n) (ddof = 1)."""
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
 
 
 # ----------------------------------------------------------------------------
@@ -1200,7 +1728,38 @@ class Settings:
     kde_sigma_max: float = 10.0
     kde_sigma_num: int = 31
     kde_refine_num: int = 21
-    # ANCHOR-EBM-SETTINGS
+    # 1.6-1.7: the energy-based model (EBMConfig documents each setting).
+    ebm_width: int = EBMConfig.width
+    ebm_activation: str = EBMConfig.activation
+    ebm_base_var: float = EBMConfig.base_var
+    ebm_learn_base_var: bool = EBMConfig.learn_base_var
+    ebm_optimizer: str = EBMConfig.optimizer
+    ebm_lr: float = EBMConfig.lr
+    ebm_weight_decay: float = EBMConfig.weight_decay
+    ebm_steps: int = EBMConfig.steps
+    ebm_importance_M: int = EBMConfig.importance_M
+    ebm_check_M: int = EBMConfig.check_M
+    ebm_quadrature_margin: float = EBMConfig.quadrature_margin
+    ebm_quadrature_num: int = EBMConfig.quadrature_num
+    ebm_init: int = EBMConfig.init
+    ebm_threads: int = EBMConfig.threads
+    ebm_log_every: int = EBMConfig.log_every
+    # Changed settings compared in the report's table of training choices (the build trains
+    # them; `python VI.py` trains the default model only).
+    ebm_variants: dict = field(
+        default_factory=lambda: {
+            "learn_base_var": {"learn_base_var": True, "base_var": 4.0},
+            "base_var_4": {"base_var": 4.0},
+            "softplus": {"activation": "softplus"},
+            "tanh": {"activation": "tanh"},
+            "width_16": {"width": 16},
+            "width_64": {"width": 64},
+            "lr_0.01": {"lr": 0.01},
+            "adamw": {"optimizer": "adamw", "weight_decay": 0.01},
+            "init_1": {"init": 1},
+            "init_2": {"init": 2},
+        }
+    )
     # Part 2, one dict per question as in the config's `vi` section (see kl_experiment,
     # elbo_experiment and sweep_experiment for the meaning of each key).
     vi_kl: dict = field(default_factory=lambda: {
@@ -1295,7 +1854,12 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
     summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num, ring_gmm(s.K, s.kde_R))
     plot_kde_validation(sigmas, lls, summary["kde"]["sigma"], outdir / "q1_3_kde_validation.pdf")
-    # ANCHOR-EBM-RUN
+    # 1.6-1.7: the EBM on the KDE's data, compared with the KDE and the truth on the same test set.
+    energy, trace, ebm = ebm_experiment(kde_data, s.K, s.kde_R, s.seed, ebm_config(s))
+    truth, sigma = ring_gmm(s.K, s.kde_R), summary["kde"]["sigma"]
+    summary["ebm"] = {**ebm, **ebm_kde_comparison(energy, ebm, kde_data, truth, sigma)}
+    figures = {"training": "q1_6_ebm_training.pdf", "density": "q1_7_ebm_density.pdf", "slices": "q1_7_ebm_slices.pdf"}
+    plot_ebm_results(energy, trace, ebm, kde_data, truth, sigma, {k: outdir / name for k, name in figures.items()})
     # Part 2: variational inference.
     summary["vi_kl"], curves = kl_experiment(**s.vi_kl)
     plot_kl_directions(summary["vi_kl"], curves, outdir / "q2_2_kl.pdf")
@@ -1319,7 +1883,13 @@ def print_summary(summary: dict) -> None:
             )
     kde = summary["kde"]
     print(f"1.3 KDE: sigma = {kde['sigma']:.4g}, test log-lik {kde['test_loglik']:.4f} (true GMM {kde['test_loglik_true']:.4f})")
-    # ANCHOR-EBM-PRINT
+    ebm = summary["ebm"]
+    print(
+        f"1.6-1.7 EBM: test log-lik {ebm['test_loglik_is']:.4f} +- {ebm['test_loglik_is_se']:.4f} "
+        f"(KDE {ebm['test_loglik_kde']:.4f}, true GMM {ebm['test_loglik_true']:.4f}); "
+        f"A by IS {ebm['A_is']:.4f}, fresh IS {ebm['A_check']:.4f}, quadrature {ebm['A_quad']:.4f}; "
+        f"ESS {ebm['ess']:.0f} of {ebm['importance_M']}"
+    )
     kl = summary["vi_kl"]
     print(
         f"2.2 KL: KL(p||q) = {kl['q']['kl_pq']:.3f} >> KL(q||p) = {kl['q']['kl_qp']:.3f}; the gap KL(q||p) of the Gaussian "

@@ -78,12 +78,6 @@ def test_nothing_to_do_after_a_build(built):
     assert planned_rules(built) == {}
 
 
-def test_kde_change_reruns_only_the_kde_and_the_report(built):
-    with edited_config(built, kde__refine_num=6):
-        rules = planned_rules(built)
-    assert set(rules) == {"kde", "kde_table", "provenance", "render", "pdf", "submission", "check_submission", "all"}
-
-
 def test_bad_config_stops_before_any_job_and_names_the_key(built):
     before = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
     with edited_config(built, em__restarts=0):

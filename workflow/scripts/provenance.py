@@ -38,16 +38,25 @@ def latex_code(text: str) -> str:
     return rf"\texttt{{{tex(text)}}}"
 
 
+def two_column_table(settings: dict[str, str]) -> str:
+    """The key/value pairs as a booktabs table, in two pairs of columns so that it fits a page."""
+    items = [(latex_code(k), latex_code(v)) for k, v in settings.items()]
+    half = (len(items) + 1) // 2
+    left, right = items[:half], items[half:] + [("", "")] * (2 * half - len(items))
+    table = pd.DataFrame(
+        [[*a, *b] for a, b in zip(left, right)], columns=["key", "value", "key ", "value "]
+    )
+    return table.style.hide(axis="index").to_latex(hrules=True, column_format="ll@{\\hspace{2em}}ll")
+
+
 def main(snakemake):
     versions = {"python": platform.python_version(), **{p: metadata.version(p) for p in PACKAGES}}
     tools = {"pdflatex": first_line(["pdflatex", "--version"]), "latexmk": first_line(["latexmk", "--version"])}
     settings = flatten(snakemake.params.config)
     write_json(snakemake.output.json, {"versions": versions, "tools": tools, "settings": settings,
                                        "command": snakemake.params.command})
-    rows = {latex_code(k): latex_code(v) for k, v in settings.items()}
-    table = pd.DataFrame({"configuration key": list(rows), "value": list(rows.values())})
     with open(snakemake.output.table, "w") as f:
-        f.write(table.style.hide(axis="index").to_latex(hrules=True, column_format="ll"))
+        f.write(two_column_table(settings))
     print("\n".join(f"{k}: {v}" for k, v in {**versions, **tools}.items()))
 
 

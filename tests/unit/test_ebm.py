@@ -1,0 +1,171 @@
+"""Q1.4-1.7: the energy-based model's estimators against exact answers.
+
+Importance sampling against an energy whose partition function has a closed form,
+autograd's gradient of A_hat against the homework's estimator N_hat / D_hat,
+quadrature against importance sampling, and training steps raising the objective.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import VI
+
+SEED = 11
+
+
+def gaussian_energy(mean, var, offset):
+    """E(x) = offset - |x - mean|^2 / (2 var): A = offset + log(2 pi var) exactly."""
+    mean = torch.as_tensor(mean, dtype=VI.DTYPE)
+
+    def energy(x):
+        return offset - torch.sum((x - mean) ** 2, dim=-1) / (2.0 * var)
+
+    return energy, offset + math.log(2.0 * math.pi * var)
+
+
+def proposal(gmm, M, *keys):
+    """M points from a mixture and their log-densities, as tensors."""
+    x = VI.sample_gmm(gmm, M, VI.rng_for(SEED, *keys))
+    return VI.to_tensor(x), VI.to_tensor(VI.gmm_log_density(x, gmm))
+
+
+def small_energy(width=6, base_var=2.0, learn_base_var=True, seed=0):
+    torch.manual_seed(seed)
+    return VI.ShallowEnergy(width, "relu", base_var, input_scale=3.0, learn_base_var=learn_base_var)
+
+
+WIDE_GAUSSIAN = VI.GMM(weights=np.ones(1), means=np.zeros((1, 2)), var=4.0)
+
+
+def test_importance_sampling_matches_closed_form_partition_function():
+    energy, exact = gaussian_energy(mean=[10.0, 0.5], var=1.2, offset=2.0)
+    x_q, log_q = proposal(VI.ring_gmm(10, 10.0), 20000, "ebm-test", "closed-form")
+    log_w = VI.importance_log_weights(energy, x_q, log_q)
+    a_hat, se = float(VI.importance_log_partition(log_w)), VI.importance_log_partition_se(log_w)
+    assert 0 < se < 0.05
+    assert abs(a_hat - exact) < 4 * se
+    # The self-normalised estimator of the first two moments of p = N(mean, var I).
+    mean_hat = VI.self_normalised_estimate(x_q, log_w)
+    assert torch.allclose(mean_hat, torch.tensor([10.0, 0.5], dtype=VI.DTYPE), atol=0.05)
+    spread = VI.self_normalised_estimate(torch.sum((x_q - mean_hat) ** 2, dim=1), log_w)
+    assert abs(float(spread) - 2 * 1.2) < 0.1
+
+
+def test_delta_method_standard_error_matches_spread_over_repeated_samples():
+    energy, _ = gaussian_energy(mean=[0.0, 0.0], var=1.0, offset=0.0)
+    estimates, ses = [], []
+    for r in range(30):
+        x_q, log_q = proposal(WIDE_GAUSSIAN, 1000, "ebm-test", "repeat", r)
+        log_w = VI.importance_log_weights(energy, x_q, log_q)
+        estimates.append(float(VI.importance_log_partition(log_w)))
+        ses.append(VI.importance_log_partition_se(log_w))
+    assert np.std(estimates, ddof=1) == pytest.approx(np.mean(ses), rel=0.35)
+
+
+def test_effective_sample_size_bounds():
+    assert VI.effective_sample_size(torch.zeros(50, dtype=VI.DTYPE)) == pytest.approx(50.0)
+    one_point = torch.full((50,), -1e3, dtype=VI.DTYPE)
+    one_point[7] = 0.0
+    assert VI.effective_sample_size(one_point) == pytest.approx(1.0)
+
+
+def test_autograd_through_a_hat_is_the_self_normalised_gradient_estimator():
+    energy = small_energy()
+    x_q, log_q = proposal(VI.ring_gmm(10, 3.0), 300, "ebm-test", "gradient")
+    a_hat = VI.importance_log_partition(VI.importance_log_weights(energy, x_q, log_q))
+    autograd = dict(zip([k for k, _ in energy.named_parameters()], torch.autograd.grad(a_hat, list(energy.parameters()))))
+    estimator = VI.importance_grad_log_partition(energy, x_q, log_q)
+    assert set(estimator) == set(autograd) and "log_beta" in estimator
+    for name, g in autograd.items():
+        assert torch.allclose(estimator[name], g, rtol=1e-10, atol=1e-12), name
+    # N_hat / D_hat written out for one coordinate, without any log-space trick.
+    grads = VI.per_point_energy_gradients(energy, x_q)["out.bias"][:, 0]  # dE/dc = 1 at every point
+    with torch.no_grad():
+        ratio = torch.exp(energy(x_q)) / torch.exp(log_q)
+    assert float(torch.sum(grads * ratio) / torch.sum(ratio)) == pytest.approx(float(autograd["out.bias"][0]), rel=1e-12)
+
+
+def test_objective_gradient_is_data_term_minus_importance_estimate():
+    energy = small_energy(seed=1)
+    x_q, log_q = proposal(VI.ring_gmm(10, 3.0), 200, "ebm-test", "objective")
+    x = VI.to_tensor(VI.sample_gmm(VI.ring_gmm(10, 3.0), 50, VI.rng_for(SEED, "ebm-test", "data")))
+    objective = VI.ebm_objective(energy, x, x_q, log_q)
+    grads = torch.autograd.grad(objective, list(energy.parameters()))
+    data_term = {k: g.mean(dim=0) for k, g in VI.per_point_energy_gradients(energy, x).items()}
+    model_term = VI.importance_grad_log_partition(energy, x_q, log_q)
+    for (name, _), g in zip(energy.named_parameters(), grads):
+        assert torch.allclose(g, data_term[name] - model_term[name], atol=1e-12), name
+
+
+def test_quadrature_matches_closed_form():
+    energy, exact = gaussian_energy(mean=[1.0, -2.0], var=0.7, offset=-3.0)
+    assert VI.quadrature_log_partition(energy, 10.0, 401) == pytest.approx(exact, abs=1e-9)
+
+
+def test_quadrature_and_importance_sampling_agree_on_a_random_network():
+    energy = small_energy(width=16, base_var=1.0, seed=2)
+    x_q, log_q = proposal(WIDE_GAUSSIAN, 20000, "ebm-test", "random-network")
+    with torch.no_grad():
+        log_w = VI.importance_log_weights(energy, x_q, log_q)
+    a_hat, se = float(VI.importance_log_partition(log_w)), VI.importance_log_partition_se(log_w)
+    a_quad = VI.quadrature_log_partition(energy, 12.0, 401)
+    assert se < 0.02
+    assert abs(a_hat - a_quad) < 4 * se
+    assert VI.quadrature_log_partition(energy, 12.0, 201) == pytest.approx(a_quad, abs=1e-3)  # resolution
+    assert VI.quadrature_log_partition(energy, 18.0, 601) == pytest.approx(a_quad, abs=1e-9)  # box holds the mass
+
+
+def test_energy_is_confined_for_any_parameters():
+    energy = small_energy(width=8, base_var=3.0, learn_base_var=False)
+    with torch.no_grad():
+        for p in energy.parameters():
+            p.mul_(50.0)  # large weights: the network grows fast, but only linearly
+    far = VI.energy_values(energy, np.array([[1e3, 0.0], [0.0, -1e3], [700.0, 700.0]]))
+    assert np.all(far < -1e4)
+
+
+def test_training_raises_the_objective_and_keeps_the_best_validation_step():
+    gmm = VI.ring_gmm(10, 10.0)
+    data = {s: VI.sample_gmm(gmm, 200, VI.rng_for(SEED, "ebm-test", s)) for s in ("train", "validation")}
+    x_q, log_q = proposal(gmm, 500, "ebm-test", "training")
+    cfg = VI.EBMConfig(width=16, steps=40, log_every=0)
+    torch.manual_seed(3)
+    energy = VI.ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, VI.rms_coordinate(data["train"]), cfg.learn_base_var)
+    train, validation = VI.to_tensor(data["train"]), VI.to_tensor(data["validation"])
+    before = VI.ebm_objective(energy, train, x_q, log_q).item()
+    trace, best = VI.train_ebm(energy, train, validation, x_q, log_q, cfg, log=None)
+    assert trace["train_loglik"][0] == pytest.approx(before)
+    assert trace["train_loglik"].max() > before + 1.0
+    with torch.no_grad():
+        a_hat = VI.importance_log_partition(VI.importance_log_weights(energy, x_q, log_q))
+        kept = float(energy(validation).mean() - a_hat)
+    assert best == int(np.argmax(trace["validation_loglik"]))
+    assert kept == pytest.approx(trace["validation_loglik"].max(), abs=1e-10)
+
+
+def test_model_round_trips_through_json_and_experiment_is_reproducible():
+    gmm = VI.ring_gmm(10, 10.0)
+    data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "repro", s)) for s in VI.SPLITS}
+    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    runs = [VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None) for _ in range(2)]
+    assert runs[0][2] == runs[1][2]
+    energy = runs[0][0]
+    copy = VI.energy_from_dict(VI.energy_to_dict(energy))
+    x = data["test"][:20]
+    np.testing.assert_array_equal(VI.energy_values(copy, x), VI.energy_values(energy, x))
+
+
+def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
+    gmm = VI.ring_gmm(10, 10.0)
+    data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "kde", s)) for s in VI.SPLITS}
+    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    energy, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
+    comparison = VI.ebm_kde_comparison(energy, summary, data, gmm, kde_sigma=0.3)
+    assert comparison["test_loglik_kde"] == pytest.approx(VI.kde_log_likelihood(data["test"], data["train"], 0.3))
+    for key in ("is", "check", "quad"):
+        paired = summary[f"test_loglik_{key}"] - comparison["test_loglik_kde"]
+        assert comparison[f"lead_over_kde_{key}"] == pytest.approx(paired, abs=1e-12)
+    assert comparison["kde_gap_to_true"] == pytest.approx(summary["test_loglik_true"] - comparison["test_loglik_kde"])

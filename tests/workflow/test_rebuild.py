@@ -1,0 +1,99 @@
+"""Exact rebuilds: for each row of the README's table "What a change rebuilds",
+build the tiny config once, make that change, and compare the rules a dry run
+would execute with the rules the README lists. The README is the specification."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import ROOT, TINY, copy_repo, planned_rules, snakemake
+
+pytestmark = pytest.mark.slow
+
+# How the tests change each config key of the README's table: (dotted key, new value).
+CONFIG_CHANGES = {
+    "net_id": ("net_id", "other_id"),
+    "seed": ("seed", 8),
+    "data": ("data.n", 210),
+    "em": ("em.restarts", 3),
+    "kde": ("kde.refine_num", 6),
+    "ebm": ("ebm.steps", None),  # None: the tiny value plus one
+    "vi.kl": ("vi.kl.q_sd", 0.6),
+    "vi.elbo": ("vi.elbo.random_q", 5),
+    "vi.sweep": ("vi.sweep.K_num", None),
+    "report": ("report.date_epoch", 1639544100),
+}
+
+
+def readme_rebuild_table() -> list[tuple[str, set[str]]]:
+    """Rows of the README table: (what changes, the set of rules that run again)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## What a change rebuilds", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`"):
+            rules = set(re.findall(r"`(\w+)`", cells[1]))
+            for what in re.findall(r"`([^`]+)`", cells[0]):
+                rows.append((what, rules))
+    return rows
+
+
+ROWS = readme_rebuild_table()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = copy_repo(tmp_path_factory.mktemp("rebuild"))
+    snakemake(repo)
+    return repo
+
+
+def change_config(repo: Path, dotted: str, value) -> str:
+    """Set one key of the tiny config; returns the original text."""
+    path = repo / TINY
+    original = path.read_text()
+    config = yaml.safe_load(original)
+    *parents, last = dotted.split(".")
+    node = config
+    for p in parents:
+        node = node[p]
+    node[last] = node[last] + 1 if value is None else value
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return original
+
+
+def test_readme_covers_every_config_key_and_code_file():
+    listed = {what for what, _ in ROWS}
+    config = yaml.safe_load((ROOT / TINY).read_text())
+    top_level = {k for k in config if k != "vi"} | {f"vi.{k}" for k in config.get("vi", {})}
+    assert top_level <= listed, f"README table lacks config keys {top_level - listed}"
+    code = {"workflow/VI.py", "report/theory.tex.j2"} | {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow" / "scripts").glob("*.py") if p.name != "config_check.py"
+    }
+    assert code <= listed, f"README table lacks {code - listed}"
+
+
+@pytest.mark.parametrize("what, expected", ROWS, ids=[w for w, _ in ROWS])
+def test_a_change_reruns_exactly_what_depends_on_it(repo, what, expected):
+    assert planned_rules(repo) == {}, "the build is not up to date before the change"
+    if (repo / what).is_file():  # change its content, then restore content and time stamps
+        path = repo / what
+        original, stat = path.read_bytes(), path.stat()
+        path.write_bytes(original + (b"\n%# edited\n" if what.endswith((".j2", ".tex")) else b"\n# edited\n"))
+        try:
+            rules = planned_rules(repo)
+        finally:
+            path.write_bytes(original)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    else:
+        dotted, value = CONFIG_CHANGES[what]
+        original = change_config(repo, dotted, value)
+        try:
+            rules = planned_rules(repo)
+        finally:
+            (repo / TINY).write_text(original)
+    assert set(rules) - {"all"} == expected

@@ -1,0 +1,167 @@
+# Q1.4-1.7: the energy-based model on the KDE's data (radius kde.R), trained by
+# importance sampling with the true mixture as proposal; the same experiment with
+# changed settings; the comparison with the KDE; figures and tables for the report.
+# Training does not read the KDE's results, so a KDE change reruns only the comparison.
+
+EBM_SETTINGS = {k: v for k, v in config["ebm"].items() if k != "variants"}  # what one model needs
+
+
+rule ebm:
+    message:
+        "Q1.6-1.7: training the energy-based model on R={params.R} by importance sampling"
+    input:
+        **split_files(KDE_R),
+        code=VI,
+        script=f"{SCRIPTS}/ebm.py",
+        common=COMMON,
+    output:
+        summary="results/ebm/ebm.json",
+        model="results/ebm/model.json",
+        trace="results/ebm/trace.csv",
+    params:
+        seed=config["seed"],
+        K=config["data"]["K"],
+        R=float(config["kde"]["R"]),
+        ebm=EBM_SETTINGS,
+    log:
+        "results/logs/ebm.log",
+    benchmark:
+        "results/benchmarks/ebm.tsv"
+    threads: config["ebm"]["threads"]
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/ebm.py"
+
+
+rule ebm_variants:
+    message:
+        "Q1.6: the energy-based model again with {params.n_variants} changed settings"
+    input:
+        **split_files(KDE_R),
+        code=VI,
+        script=f"{SCRIPTS}/ebm_variants.py",
+        common=COMMON,
+    output:
+        summary="results/ebm/variants.json",
+    params:
+        seed=config["seed"],
+        K=config["data"]["K"],
+        R=float(config["kde"]["R"]),
+        ebm=EBM_SETTINGS,
+        variants=config["ebm"]["variants"],
+        n_variants=len(config["ebm"]["variants"]),
+    log:
+        "results/logs/ebm_variants.log",
+    benchmark:
+        "results/benchmarks/ebm_variants.tsv"
+    threads: config["ebm"]["threads"]
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    script:
+        "../scripts/ebm_variants.py"
+
+
+rule ebm_kde:
+    message:
+        "Q1.7: the energy-based model against the KDE on the test set"
+    input:
+        **split_files(KDE_R),
+        summary="results/ebm/ebm.json",
+        model="results/ebm/model.json",
+        kde="results/kde/kde.json",
+        code=VI,
+        script=f"{SCRIPTS}/ebm_kde.py",
+        common=COMMON,
+    output:
+        comparison="results/ebm/kde_comparison.json",
+    params:
+        K=config["data"]["K"],
+        R=float(config["kde"]["R"]),
+    log:
+        "results/logs/ebm_kde.log",
+    benchmark:
+        "results/benchmarks/ebm_kde.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/ebm_kde.py"
+
+
+rule ebm_figures:
+    message:
+        "Q1.6-1.7: training curves and learned density of the energy-based model"
+    input:
+        **split_files(KDE_R),
+        summary="results/ebm/ebm.json",
+        model="results/ebm/model.json",
+        trace="results/ebm/trace.csv",
+        kde="results/kde/kde.json",
+        code=VI,
+        script=f"{SCRIPTS}/ebm_figures.py",
+        common=COMMON,
+        style=STYLE,
+    output:
+        training=report("results/figures/q1_6_ebm_training.pdf", caption="../report/q1_6_ebm_training.rst", category="1.4-1.7 EBM"),
+        density=report("results/figures/q1_7_ebm_density.pdf", caption="../report/q1_7_ebm_density.rst", category="1.4-1.7 EBM"),
+        slices=report("results/figures/q1_7_ebm_slices.pdf", caption="../report/q1_7_ebm_slices.rst", category="1.4-1.7 EBM"),
+    params:
+        K=config["data"]["K"],
+        R=float(config["kde"]["R"]),
+    log:
+        "results/logs/ebm_figures.log",
+    benchmark:
+        "results/benchmarks/ebm_figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/ebm_figures.py"
+
+
+rule ebm_tables:
+    message:
+        "Q1.6-1.7: LaTeX tables of the energy-based model"
+    input:
+        summary="results/ebm/ebm.json",
+        comparison="results/ebm/kde_comparison.json",
+        variants="results/ebm/variants.json",
+        script=f"{SCRIPTS}/ebm_tables.py",
+        common=COMMON,
+        tables=f"{SCRIPTS}/tables.py",
+    output:
+        comparison="results/tables/ebm.tex",
+        partition="results/tables/ebm_partition.tex",
+        variants="results/tables/ebm_variants.tex",
+    log:
+        "results/logs/ebm_tables.log",
+    benchmark:
+        "results/benchmarks/ebm_tables.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/ebm_tables.py"
+
+
+REPORT_JSON["ebm"] = "results/ebm/ebm.json"
+REPORT_JSON["ebm_kde"] = "results/ebm/kde_comparison.json"
+REPORT_JSON["ebm_variants"] = "results/ebm/variants.json"
+REPORT_TABLES.update(
+    ebm="results/tables/ebm.tex",
+    ebm_partition="results/tables/ebm_partition.tex",
+    ebm_variants="results/tables/ebm_variants.tex",
+)
+REPORT_FIGURES += [
+    "results/figures/q1_6_ebm_training.pdf",
+    "results/figures/q1_7_ebm_density.pdf",
+    "results/figures/q1_7_ebm_slices.pdf",
+]
+REPORT_SECTIONS.append("report/sections/ebm.tex.j2")
+QUESTIONS += ["1.4", "1.5", "1.6", "1.7"]
