@@ -12,6 +12,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/gmm.smk"
 include: "workflow/rules/ebm.smk"
 include: "workflow/rules/vi.smk"
+include: "workflow/rules/robustness.smk"
 # report.smk comes last: it collects what the stages above contribute.
 include: "workflow/rules/report.smk"
 

@@ -41,7 +41,7 @@ import math
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,13 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 def stream_key(name: str | int | float) -> int:
-    """A stable 32-bit integer for a stage name (Python's ``hash`` is salted per run)."""
+    """A stable 32-bit integer for a stage name (Python's ``hash`` is salted per run).
+
+    Numbers are written in their shortest form first, so that the radius 10 names the same
+    stream whether it arrives as the integer 10 or the float 10.0.
+    """
+    if isinstance(name, (int, float)) and not isinstance(name, bool):
+        name = f"{float(name):g}"
     return zlib.crc32(str(name).encode("utf-8"))
 
 
@@ -1871,6 +1877,33 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     summary["vi_sweep"] = sweep_experiment(s.seed, **s.vi_sweep)
     plot_sweep(summary["vi_sweep"], outdir / "q2_4_sweep.pdf")
     return summary
+
+
+def headline_numbers(s: Settings, log=print) -> dict[str, float]:
+    """The numbers a reader checks first, for the seed of `s`, without figures, variants or sweeps.
+
+    The same experiment functions as above with the same random streams, so for the report's
+    own seed these are the report's numbers; over other seeds they show the Monte Carlo spread.
+    """
+    out = {}
+    for R in s.R:
+        data = make_datasets(s.seed, s.K, s.n, R)
+        _, em = em_experiment(data, s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
+        out[f"em_R{R:g}_mean_error_max"] = em["mean_error_max"]
+        elbo, _ = elbo_experiment(data["test"], s.K, R, rng_for(s.seed, "vi", "random_q", R), random_q=1)
+        out[f"vi_R{R:g}_gap_uniform"] = elbo["gap_uniform"]
+    data, truth = make_datasets(s.seed, s.K, s.n, s.kde_R), ring_gmm(s.K, s.kde_R)
+    grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
+    kde, _, _ = kde_experiment(data, grid, s.kde_refine_num, truth)
+    _, _, ebm = ebm_experiment(data, s.K, s.kde_R, s.seed, replace(ebm_config(s), log_every=0), log=log)
+    out.update(
+        kde_sigma=kde["sigma"],
+        kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
+        ebm_gap_to_true=ebm["gap_to_true_quad"],
+        ebm_A_is_minus_quad=ebm["A_is_minus_quad"],
+        true_test_loglik=kde["test_loglik_true"],
+    )
+    return out
 
 
 def print_summary(summary: dict) -> None:

@@ -17,6 +17,7 @@ def test_streams_are_stable_and_independent():
     c = VI.rng_for(1, "data", "validation", 10.0).standard_normal(3)
     assert np.array_equal(a, b) and not np.allclose(a, c)
     assert VI.stream_key("train") == 1550247075  # CRC-32: the same on every machine and run
+    assert VI.stream_key(10) == VI.stream_key(10.0) == VI.stream_key("10") != VI.stream_key(1)
 
 
 def test_ring_means_follow_the_homework():

@@ -69,6 +69,18 @@ def test_pdf_builds_without_latex_warnings(built):
     assert latex_problems(log) == []
 
 
+def test_robustness_run_of_the_report_seed_reproduces_the_report(built):
+    """The per-seed runs use the same code and streams: for the report's seed they give its numbers."""
+    seed = yaml.safe_load((built / TINY).read_text())["seed"]
+    own = json.loads((built / "results" / "robustness" / f"seed{seed}.json").read_text())
+    em10 = json.loads((built / "results" / "em" / "R10.json").read_text())
+    kde = json.loads((built / "results" / "kde" / "kde.json").read_text())
+    ebm = json.loads((built / "results" / "ebm" / "ebm.json").read_text())
+    assert own["em_R10_mean_error_max"] == em10["mean_error_max"]
+    assert own["kde_sigma"] == kde["sigma"]
+    assert own["ebm_gap_to_true"] == ebm["gap_to_true_quad"]
+
+
 def test_results_are_finite(built):
     for path in (built / "results").rglob("*.json"):
         json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{path} holds {c}"))

@@ -24,6 +24,7 @@ CONFIG_CHANGES = {
     "vi.kl": ("vi.kl.q_sd", 0.6),
     "vi.elbo": ("vi.elbo.random_q", 5),
     "vi.sweep": ("vi.sweep.K_num", None),
+    "robustness": ("robustness.seeds", [1, 3]),
     "report": ("report.date_epoch", 1639544100),
 }
 

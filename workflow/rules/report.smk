@@ -8,6 +8,15 @@
 # included by report/theory.tex.j2) and QUESTIONS (checked in the PDF text).
 
 
+def configuration_shown(config):
+    """The configuration as the reproducibility table shows it: without net_id (it names the
+    zip only), the report's date (printed by the PDF itself) and the EBM variants (Table 3
+    of the report lists them with their results)."""
+    shown = {k: v for k, v in config.items() if k not in ("net_id", "report")}
+    shown["ebm"] = {k: v for k, v in shown["ebm"].items() if k != "variants"}
+    return shown
+
+
 rule provenance:
     message:
         "Reproducibility statement: configuration, package and TeX versions"
@@ -20,8 +29,7 @@ rule provenance:
         json="results/report/provenance.json",
         table="results/tables/config.tex",
     params:
-        # net_id names the zip only; the date is printed by the PDF itself
-        config={k: v for k, v in config.items() if k not in ("net_id", "report")},
+        config=configuration_shown(config),
         command="bash workflow/setup.sh && .venv/bin/snakemake --cores 4",
     log:
         "results/logs/provenance.log",
