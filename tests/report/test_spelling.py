@@ -14,8 +14,9 @@ TEMPLATES = sorted((ROOT / "report").rglob("*.tex.j2"))
 
 
 def prose(template: Path) -> str:
-    """The template without Jinja expressions and template comments."""
+    """The template without Jinja expressions, template comments and code in \\texttt."""
     text = re.sub(r"\\(VAR|BLOCK)\{[^}]*\}", " ", template.read_text())
+    text = re.sub(r"\\texttt\{[^}]*\}", " ", text)
     return re.sub(r"(?m)^\s*%#.*$", "", text)
 
 
