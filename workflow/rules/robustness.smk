@@ -4,30 +4,46 @@
 # `snakemake --cores 4 robustness`.
 
 
-def settings_fields(config):
-    """VI.Settings fields of the config: data.K -> K, em.tol -> em_tol, ... (EBM variants left out)."""
+def settings_fields(config, part):
+    """VI.Settings fields of one part of the robustness study: data.K -> K, em.tol -> em_tol, ...
+
+    The mixture part reads data, em and kde; the EBM part data, ebm (not its variants) and
+    kde.R, the radius of the data set it is fitted to.
+    """
     fields = dict(config["data"])
-    for section in ("em", "kde", "ebm"):
-        fields.update({f"{section}_{k}": v for k, v in config[section].items() if k != "variants"})
+    if part == "mixture":
+        for section in ("em", "kde"):
+            fields.update({f"{section}_{k}": v for k, v in config[section].items()})
+    else:
+        fields.update({f"ebm_{k}": v for k, v in config["ebm"].items() if k != "variants"})
+        fields["kde_R"] = config["kde"]["R"]
     return fields
 
+
+wildcard_constraints:
+    part="mixture|ebm",
+
+
+def seed_parts(seeds):
+    """The per-seed files of both parts for these seeds."""
+    return expand("results/robustness/seed{seed}_{part}.json", seed=seeds, part=("mixture", "ebm"))
 
 
 rule robustness_seed:
     message:
-        "Robustness: the headline numbers for seed {wildcards.seed}"
+        "Robustness: the {wildcards.part} headline numbers for seed {wildcards.seed}"
     input:
         code=VI,
         script=f"{SCRIPTS}/robustness_seed.py",
         common=COMMON,
     output:
-        json="results/robustness/seed{seed}.json",
+        json="results/robustness/seed{seed}_{part}.json",
     params:
-        settings=settings_fields(config),
+        settings=lambda wildcards: settings_fields(config, wildcards.part),
     log:
-        "results/logs/robustness_seed{seed}.log",
+        "results/logs/robustness_seed{seed}_{part}.log",
     benchmark:
-        "results/benchmarks/robustness_seed{seed}.tsv"
+        "results/benchmarks/robustness_seed{seed}_{part}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -40,8 +56,8 @@ rule robustness_table:
     message:
         "Robustness: mean and spread over seeds {params.seeds}"
     input:
-        own=f"results/robustness/seed{config['seed']}.json",
-        seeds=expand("results/robustness/seed{seed}.json", seed=config["robustness"]["seeds"]),
+        own=seed_parts([config["seed"]]),
+        seeds=seed_parts(config["robustness"]["seeds"]),
         script=f"{SCRIPTS}/robustness_table.py",
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",

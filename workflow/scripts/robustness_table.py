@@ -8,7 +8,7 @@ from tables import fmt, to_latex
 
 
 def label(key: str) -> str:
-    """Row label of a headline number (keys of VI.headline_numbers)."""
+    """Row label of a headline number (keys of the functions in VI.HEADLINE_PARTS)."""
     if key.startswith("em_R"):
         return rf"EM, $R={key[4:].split('_')[0]}$: $\max_k\lVert\hat\mu_k-\mu_k\rVert$"
     if key.startswith("vi_R"):
@@ -38,9 +38,18 @@ def summary_frame(own: dict, runs: list[dict]) -> pd.DataFrame:
     )
 
 
+def merge_parts(paths: list[str]) -> list[dict]:
+    """One dict per seed from the per-part files (seed{seed}_{part}.json), in the order given."""
+    runs: dict[int, dict] = {}
+    for path in paths:
+        numbers = read_json(path)
+        runs.setdefault(numbers["seed"], {}).update(numbers)
+    return list(runs.values())
+
+
 def main(snakemake):
-    own = read_json(snakemake.input.own)
-    runs = [read_json(f) for f in snakemake.input.seeds]
+    (own,) = merge_parts(snakemake.input.own)
+    runs = merge_parts(snakemake.input.seeds)
     frame = summary_frame(own, runs)
     write_json(snakemake.output.json, {
         "seeds": [r["seed"] for r in runs],
