@@ -1823,14 +1823,16 @@ def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: G
     best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
     kde_test = kde_log_density(data["test"], data["train"], best)
     true_test = gmm_log_density(data["test"], truth)
+    test_loglik, test_loglik_sem = mean_and_sem(kde_test)
+    true_loglik, true_loglik_sem = mean_and_sem(true_test)
     summary = {
         "sigma": best,
         "sigma_on_grid_edge": bool(best in (sigmas[0], sigmas[-1])),
         "validation_loglik": float(lls.max()),
-        "test_loglik": mean_and_sem(kde_test)[0],
-        "test_loglik_sem": mean_and_sem(kde_test)[1],
-        "test_loglik_true": mean_and_sem(true_test)[0],
-        "test_loglik_true_sem": mean_and_sem(true_test)[1],
+        "test_loglik": test_loglik,
+        "test_loglik_sem": test_loglik_sem,
+        "test_loglik_true": true_loglik,
+        "test_loglik_true_sem": true_loglik_sem,
         "test_gap_sem": mean_and_sem(true_test - kde_test)[1],  # paired: same test points
         "grid_size": int(len(sigmas)),
     }
