@@ -218,18 +218,57 @@ def run_em(x: np.ndarray, init: GMM, max_iter: int, tol: float) -> tuple[GMM, np
 
     trace[t] is the mean log-likelihood after t steps (trace[0]: the initialisation).
     """
-    gmm = init
-    resp, ll = e_step(x, gmm)
-    trace = [ll]
-    converged = False
+    return run_em_batch(x, [init], max_iter, tol)[0]
+
+
+def run_em_batch(x: np.ndarray, inits: list[GMM], max_iter: int, tol: float) -> list[tuple[GMM, np.ndarray, bool]]:
+    """EM from several initialisations at once, each run independent of the others.
+
+    The B runs share every numpy call (arrays of shape (B, K, n) instead of B loops over
+    (n, K)); a run that has converged is frozen while the others go on. Returns run_em's
+    (fit, trace, converged) for each start.
+    """
+    var = inits[0].var
+    weights = np.stack([g.weights for g in inits])  # (B, K)
+    means = np.stack([g.means for g in inits])  # (B, K, 2)
+    active = np.ones(len(inits), dtype=bool)
+    converged = np.zeros(len(inits), dtype=bool)
+
+    # log p(x_i, z=k) = mu_k . x_i / var + [log pi_k - |mu_k|^2 / (2 var)] - [|x_i|^2 / (2 var) + log(2 pi var)].
+    # The last bracket does not depend on k: it cancels in the responsibilities and is added
+    # back to log p(x_i) only, so each step costs one product (B, K, 2) x (2, n) and one exp.
+    # Arrays are laid out (B, K, n): sums and maxima over k then run along whole rows of n.
+    x_scaled_t = (x / var).T  # (2, n)
+    point_term = -0.5 * np.sum(x * x, axis=1) / var - LOG_2PI - math.log(var)  # (n,)
+
+    def e_step_batch(weights, means):
+        """e_step for each run: responsibilities (B', K, n) and mean log-likelihoods (B',)."""
+        with np.errstate(divide="ignore"):  # a weight of exactly zero is log 0 = -inf, on purpose
+            component_term = np.log(weights) - 0.5 * np.sum(means * means, axis=2) / var  # (B', K)
+        a = means @ x_scaled_t + component_term[:, :, None]
+        a_max = a.max(axis=1, keepdims=True)
+        e = np.exp(a - a_max)
+        total = e.sum(axis=1, keepdims=True)
+        log_px = np.log(total[:, 0]) + a_max[:, 0] + point_term  # (B', n)
+        return e / total, log_px.mean(axis=1)
+
+    resp, ll = e_step_batch(weights, means)
+    traces = [[float(v)] for v in ll]
     for _ in range(max_iter):
-        gmm = m_step(x, resp, gmm.var)
-        resp, ll = e_step(x, gmm)  # the next E-step also gives the new log-likelihood
-        trace.append(ll)
-        if trace[-1] - trace[-2] < tol:
-            converged = True
+        idx = np.flatnonzero(active)
+        counts = resp[idx].sum(axis=2)  # (B', K): the m_step of every active run
+        weights[idx] = counts / len(x)
+        means[idx] = resp[idx] @ x / np.maximum(counts, 1e-300)[:, :, None]
+        resp[idx], ll_new = e_step_batch(weights[idx], means[idx])
+        for b, value in zip(idx, ll_new):
+            traces[b].append(float(value))
+        done = ll_new - ll[idx] < tol
+        ll[idx] = ll_new
+        converged[idx[done]] = True
+        active[idx[done]] = False
+        if not active.any():
             break
-    return gmm, np.array(trace), converged
+    return [(GMM(weights=weights[b], means=means[b], var=var), np.array(traces[b]), bool(converged[b])) for b in range(len(inits))]
 
 
 def random_init(x: np.ndarray, K: int, rng: np.random.Generator, var: float = 1.0) -> GMM:
@@ -259,8 +298,8 @@ def fit_em(
     """EM from `restarts` random initialisations; keeps the highest final log-likelihood."""
     best = None
     finals = []
-    for r in range(restarts):
-        gmm, trace, converged = run_em(x, random_init(x, K, rng), max_iter, tol)
+    inits = [random_init(x, K, rng) for _ in range(restarts)]
+    for r, (gmm, trace, converged) in enumerate(run_em_batch(x, inits, max_iter, tol)):
         finals.append(float(trace[-1]))
         if best is None or trace[-1] > best.log_likelihood[-1]:
             best = EMResult(gmm, trace, len(trace) - 1, converged, r, finals)

@@ -104,6 +104,26 @@ def test_em_step_is_the_closed_form_m_step():
     assert np.allclose(new.means, (r.T @ x) / r.sum(0)[:, None])
 
 
+def test_batched_em_runs_each_start_as_the_one_step_definition_would():
+    """run_em_batch against a plain loop of em_step (e_step + m_step) per start."""
+    rng = VI.rng_for(7, "batch")
+    x = VI.sample_gmm(VI.ring_gmm(4, 1.5), 300, rng)
+    inits = [VI.random_init(x, 4, rng) for _ in range(3)]
+    inits.append(VI.GMM(np.array([0.5, 0.5, 0.0, 0.0]), inits[0].means))  # an empty component stays empty
+    tol = 1e-6
+    for init, (gmm, trace, converged) in zip(inits, VI.run_em_batch(x, inits, max_iter=60, tol=tol)):
+        ref, ref_trace = init, [VI.em_mean_log_likelihood(x, init)]
+        while len(ref_trace) <= 60:
+            ref = VI.em_step(x, ref)
+            ref_trace.append(VI.em_mean_log_likelihood(x, ref))
+            if ref_trace[-1] - ref_trace[-2] < tol:
+                break
+        assert np.allclose(trace, ref_trace, rtol=0, atol=1e-12)
+        assert converged == (ref_trace[-1] - ref_trace[-2] < tol)
+        assert np.allclose(gmm.weights, ref.weights, atol=1e-12) and np.allclose(gmm.means, ref.means, atol=1e-10)
+    assert VI.run_em_batch(x, inits, max_iter=60, tol=tol)[3][0].weights[2:].tolist() == [0.0, 0.0]
+
+
 def test_hungarian_matches_brute_force():
     rng = VI.rng_for(6, "assignment")
     for n in (1, 2, 4, 6):
