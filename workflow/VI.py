@@ -676,15 +676,50 @@ def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> flo
 # Training and evaluation.
 
 
-def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """Adam (weight decay as an L2 term in the gradient), AdamW (decoupled decay) or SGD with momentum."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=0.9)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
+class Optimizer:
+    """Full-batch Adam, AdamW or SGD with momentum 0.9, written out (the update rules of torch.optim).
+
+    adam:  g <- g + weight_decay * theta;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+           theta <- theta - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+    adamw: the same without the L2 term, after the decoupled decay theta <- (1 - lr * weight_decay) theta.
+    sgd:   g <- g + weight_decay * theta;  m <- 0.9 m + g;  theta <- theta - lr * m.
+    (torch.optim itself would do the same, but its first use imports torch's compiler, two
+    seconds per process.)
+    """
+
+    BETAS, EPS, MOMENTUM = (0.9, 0.999), 1e-8, 0.9
+
+    def __init__(self, params, name: str, lr: float, weight_decay: float):
+        if name not in ("adam", "adamw", "sgd"):
+            raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
+        self.params = list(params)
+        self.name, self.lr, self.weight_decay = name, lr, weight_decay
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.BETAS
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad
+            if self.name == "adamw":
+                p.mul_(1.0 - self.lr * self.weight_decay)
+            elif self.weight_decay:
+                g = g.add(p, alpha=self.weight_decay)
+            if self.name == "sgd":
+                m.mul_(self.MOMENTUM).add_(g)
+                p.add_(m, alpha=-self.lr)
+                continue
+            m.lerp_(g, 1.0 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+            denom = (v.sqrt() / math.sqrt(1.0 - b2**self.t)).add_(self.EPS)
+            p.addcdiv_(m, denom, value=-self.lr / (1.0 - b1**self.t))
 
 
 def train_ebm(
@@ -703,7 +738,7 @@ def train_ebm(
     the importance weights. `energy` is left at the step with the highest validation
     log-likelihood. Returns (trace of those four quantities, each of shape (steps,), best step).
     """
-    opt = make_optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
+    opt = Optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
     n, n_val = len(train), len(validation)
     x_all = torch.cat([train, validation, x_q])  # one forward pass per step serves all three sets
     trace = {k: np.empty(cfg.steps) for k in ("train_loglik", "validation_loglik", "log_partition", "ess")}

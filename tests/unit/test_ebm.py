@@ -169,3 +169,29 @@ def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
         paired = summary[f"test_loglik_{key}"] - comparison["test_loglik_kde"]
         assert comparison[f"lead_over_kde_{key}"] == pytest.approx(paired, abs=1e-12)
     assert comparison["kde_gap_to_true"] == pytest.approx(summary["test_loglik_true"] - comparison["test_loglik_kde"])
+
+
+@pytest.mark.parametrize("name, weight_decay", [("adam", 0.0), ("adam", 0.01), ("adamw", 0.01), ("sgd", 0.0), ("sgd", 0.01)])
+def test_optimizer_takes_torch_optims_steps(name, weight_decay):
+    """VI.Optimizer writes out Adam, AdamW and SGD with momentum: 50 steps against torch.optim."""
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3, requires_grad=True), torch.randn(3, requires_grad=True)]
+    theirs = [p.detach().clone().requires_grad_(True) for p in ours]
+    reference = {
+        "adam": lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=weight_decay),
+        "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=weight_decay),
+        "sgd": lambda ps: torch.optim.SGD(ps, lr=0.05, weight_decay=weight_decay, momentum=0.9),
+    }[name](theirs)
+    optimizers = ((ours, VI.Optimizer(ours, name, 0.05, weight_decay)), (theirs, reference))
+    for _ in range(50):
+        for params, opt in optimizers:
+            opt.zero_grad()
+            ((params[0].sin().sum() + (params[1] ** 2).sum()) ** 2 / 10).backward()
+            opt.step()
+    for a, b in zip(ours, theirs):
+        assert torch.allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_optimizer_rejects_an_unknown_name():
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        VI.Optimizer([torch.zeros(1, requires_grad=True)], "rmsprop", 0.1, 0.0)
