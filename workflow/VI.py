@@ -36,6 +36,7 @@ prints a summary and saves the figures in ``./figures``. The report build
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import sys
@@ -45,7 +46,23 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
+
+
+def lazy_import(name: str):
+    """The module `name`, loaded when one of its attributes is first used (importlib's LazyLoader)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# torch takes about two seconds to load and only Questions 1.4-1.7 use it: the build runs
+# the other questions in processes of their own, which then never load it.
+torch = lazy_import("torch")
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -472,15 +489,16 @@ def tune_kde_sigma(
 # which is exactly the self-normalised estimator N_hat / D_hat of
 # E_{p_theta}[grad E_theta] (Question 1.6): autograd through A_hat computes it.
 
-ACTIVATIONS = {
-    "relu": torch.relu,
-    "softplus": torch.nn.functional.softplus,
-    "tanh": torch.tanh,
-    "elu": torch.nn.functional.elu,
-    "silu": torch.nn.functional.silu,
-}
-DTYPE = torch.float64  # evaluation, and the default of every function below
-TRAIN_DTYPE = torch.float32
+ACTIVATIONS = ("relu", "softplus", "tanh", "elu", "silu")
+DTYPE = "float64"  # torch dtype of evaluation, and the default of every function below
+TRAIN_DTYPE = "float32"  # torch dtype of training
+
+
+def activation_function(name: str):
+    """The hidden units' nonlinearity of that name (one of ACTIVATIONS)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+    return {"relu": torch.relu, "tanh": torch.tanh}.get(name) or getattr(torch.nn.functional, name)
 
 
 @dataclass
@@ -522,45 +540,81 @@ def ebm_config(settings) -> EBMConfig:
     return EBMConfig(**{key: getattr(settings, f"ebm_{key}") for key in asdict(EBMConfig())})
 
 
-class ShallowEnergy(torch.nn.Module):
+class ShallowEnergy:
     """E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2 for x of shape (n, 2); returns (n,).
 
-    beta = exp(log_beta) is a fixed buffer (1 / base_var) or, with learn_base_var, a parameter;
-    either way beta > 0, so exp(E_theta) is integrable for every parameter value.
+    The tensors, named as torch.nn.Linear names them: hidden.weight W (width, 2), hidden.bias
+    b (width,), out.weight v (1, width), out.bias c (1,); and log_beta, with beta = 1 / base_var
+    fixed, or learned when learn_base_var is true. Either way beta > 0, so exp(E_theta) is
+    integrable for every parameter value. W, b, v, c start as torch.nn.Linear's do: uniform
+    on +-1/sqrt(fan_in), drawn from torch's generator in that order.
     """
 
     def __init__(
         self, width: int, activation: str, base_var: float, input_scale: float, learn_base_var: bool = False, dtype=DTYPE
     ):
-        super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
-        self.hidden = torch.nn.Linear(2, width, dtype=dtype)  # W (width, 2), b (width,)
-        self.out = torch.nn.Linear(width, 1, dtype=dtype)  # v (1, width), c (1,)
-        self.activation = activation
+        self.act = activation_function(activation)
+        self.width, self.activation = int(width), activation
         self.input_scale = float(input_scale)
         self.learn_base_var = bool(learn_base_var)
-        log_beta = torch.tensor(-math.log(base_var), dtype=dtype)
-        if self.learn_base_var:
-            self.log_beta = torch.nn.Parameter(log_beta)
-        else:
-            self.register_buffer("log_beta", log_beta)
+        dt = getattr(torch, dtype)
+
+        def linear_init(shape, fan_in):  # torch.nn.Linear's bound: kaiming_uniform with a = sqrt(5)
+            bound = math.sqrt(3.0) * (math.sqrt(2.0 / 6.0) / math.sqrt(fan_in))
+            return torch.empty(shape, dtype=dt).uniform_(-bound, bound)
+
+        self.state = {
+            "hidden.weight": linear_init((width, 2), 2),
+            "hidden.bias": torch.empty(width, dtype=dt).uniform_(-1 / math.sqrt(2), 1 / math.sqrt(2)),
+            "out.weight": linear_init((1, width), width),
+            "out.bias": torch.empty(1, dtype=dt).uniform_(-1 / math.sqrt(width), 1 / math.sqrt(width)),
+            "log_beta": torch.tensor(-math.log(base_var), dtype=dt),
+        }
+        for _, p in self.named_parameters():
+            p.requires_grad_(True)
+
+    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        """The trained tensors: all but log_beta unless it is learned."""
+        return [(k, v) for k, v in self.state.items() if k != "log_beta" or self.learn_base_var]
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return dict(self.state)
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            for k, v in state.items():
+                self.state[k].copy_(v)
+
+    def to(self, dtype: str) -> ShallowEnergy:
+        """Convert every tensor to the torch dtype of that name (trained ones stay trainable)."""
+        trained = {k for k, _ in self.named_parameters()}
+        self.state = {k: v.detach().to(getattr(torch, dtype)).requires_grad_(k in trained) for k, v in self.state.items()}
+        return self
 
     @property
     def base_var(self) -> float:
         """The variance 1 / beta of the confinement (its current value when learned)."""
-        return float(torch.exp(-self.log_beta.detach()))
+        return float(torch.exp(-self.state["log_beta"].detach()))
 
-    def network(self, x: torch.Tensor) -> torch.Tensor:
+    def network(self, x: torch.Tensor, state: dict | None = None) -> torch.Tensor:
         """The shallow network v . act(W x / s + b) + c alone, shape (n,)."""
-        return self.out(ACTIVATIONS[self.activation](self.hidden(x / self.input_scale))).squeeze(-1)
+        t = self.state if state is None else state
+        linear = torch.nn.functional.linear  # x W^T + b
+        hidden = self.act(linear(x / self.input_scale, t["hidden.weight"], t["hidden.bias"]))
+        return linear(hidden, t["out.weight"], t["out.bias"]).squeeze(-1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x) - 0.5 * torch.exp(self.log_beta) * torch.sum(x * x, dim=-1)
+    def __call__(self, x: torch.Tensor, state: dict | None = None) -> torch.Tensor:
+        """E_theta at the rows of x, with the model's tensors or those of `state` (same names)."""
+        t = self.state if state is None else state
+        return self.network(x, t) - 0.5 * torch.exp(t["log_beta"]) * torch.sum(x * x, dim=-1)
 
 
 def to_tensor(x, dtype=DTYPE) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=float), dtype=dtype)
+    """A numpy array (or anything array-like) as a torch tensor of the dtype of that name."""
+    return torch.as_tensor(np.asarray(x, dtype=float), dtype=getattr(torch, dtype))
 
 
 def torch_seed(seed: int, *keys) -> int:
@@ -585,7 +639,7 @@ def energy_values(energy: ShallowEnergy, x: np.ndarray, chunk: int = 1 << 16) ->
 def energy_to_dict(energy: ShallowEnergy) -> dict:
     """A JSON-ready description of the model: architecture and every parameter as nested lists."""
     return {
-        "width": energy.hidden.out_features,
+        "width": energy.width,
         "activation": energy.activation,
         "input_scale": energy.input_scale,
         "learn_base_var": energy.learn_base_var,
@@ -596,7 +650,7 @@ def energy_to_dict(energy: ShallowEnergy) -> dict:
 def energy_from_dict(d: dict) -> ShallowEnergy:
     """The inverse of energy_to_dict."""
     energy = ShallowEnergy(d["width"], d["activation"], 1.0, d["input_scale"], d["learn_base_var"])
-    energy.load_state_dict({k: torch.tensor(v, dtype=DTYPE) for k, v in d["state"].items()})
+    energy.load_state_dict({k: to_tensor(v) for k, v in d["state"].items()})
     return energy
 
 
@@ -639,10 +693,10 @@ def self_normalised_estimate(values: torch.Tensor, log_w: torch.Tensor) -> torch
 def per_point_energy_gradients(energy: ShallowEnergy, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """grad_theta E_theta(x_m) for each row of x (M, 2): parameter name -> (M, *parameter shape)."""
     params = {k: p.detach() for k, p in energy.named_parameters()}
-    buffers = dict(energy.named_buffers())
+    fixed = {k: v for k, v in energy.state_dict().items() if k not in params}
 
     def energy_at(p, x_m):
-        return torch.func.functional_call(energy, (p, buffers), (x_m[None],))[0]
+        return energy(x_m[None], {**fixed, **p})[0]
 
     return torch.func.vmap(torch.func.grad(energy_at), in_dims=(None, 0))(params, x)
 
@@ -702,8 +756,11 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
-    @torch.no_grad()
     def step(self) -> None:
+        with torch.no_grad():
+            self._step()
+
+    def _step(self) -> None:
         self.t += 1
         b1, b2 = self.BETAS
         for p, m, v in zip(self.params, self.m, self.v):
@@ -1955,40 +2012,60 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     return summary
 
 
-def headline_mixture_numbers(s: Settings) -> dict[str, float]:
-    """The mixture's headline numbers for the seed of `s`: EM errors and ELBO gaps per radius, the KDE.
-
-    The same experiment functions as above with the same random streams, so for the report's
-    own seed these are the report's numbers; over other seeds they show the Monte Carlo spread.
-    """
+def headline_numbers(summary: dict) -> dict[str, float]:
+    """The numbers the robustness study follows over seeds, from a summary shaped like
+    run_homework's (any of its entries em_R*, vi_elbo_R*, kde, ebm; the others are ignored)."""
     out = {}
+    for key, value in summary.items():
+        if key.startswith("em_R"):
+            out[f"{key}_mean_error_max"] = value["mean_error_max"]
+        elif key.startswith("vi_elbo_R"):
+            out[f"vi_R{value['R']:g}_gap_uniform"] = value["gap_uniform"]
+    if "kde" in summary:
+        kde = summary["kde"]
+        out.update(
+            kde_sigma=kde["sigma"],
+            kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
+            true_test_loglik=kde["test_loglik_true"],
+        )
+    if "ebm" in summary:
+        out.update(ebm_gap_to_true=summary["ebm"]["gap_to_true_quad"], ebm_A_is_minus_quad=summary["ebm"]["A_is_minus_quad"])
+    return out
+
+
+def headline_em_numbers(s: Settings, log=print) -> dict[str, float]:
+    """EM's errors and the ELBO gaps of q uniform, per radius, for the seed of `s`.
+
+    The same experiment functions as run_homework with the same random streams, so for the
+    report's own seed these are the report's numbers; over other seeds they show the spread.
+    """
+    summary = {}
     for R in s.R:
         data = make_datasets(s.seed, s.K, s.n, R)
-        _, em = em_experiment(data, s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
-        out[f"em_R{R:g}_mean_error_max"] = em["mean_error_max"]
-        elbo, _ = elbo_experiment(data["test"], s.K, R, rng_for(s.seed, "vi", "random_q", R), random_q=1)
-        out[f"vi_R{R:g}_gap_uniform"] = elbo["gap_uniform"]
+        _, summary[f"em_R{R:g}"] = em_experiment(data, s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
+        rng = rng_for(s.seed, "vi", "random_q", R)
+        summary[f"vi_elbo_R{R:g}"], _ = elbo_experiment(data["test"], s.K, R, rng, random_q=1)
+    return headline_numbers(summary)
+
+
+def headline_kde_numbers(s: Settings, log=print) -> dict[str, float]:
+    """The KDE's bandwidth and test gap to the truth (R = kde_R data) for the seed of `s`."""
     data, truth = make_datasets(s.seed, s.K, s.n, s.kde_R), ring_gmm(s.K, s.kde_R)
     grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
     kde, _, _ = kde_experiment(data, grid, s.kde_refine_num, truth)
-    out.update(
-        kde_sigma=kde["sigma"],
-        kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
-        true_test_loglik=kde["test_loglik_true"],
-    )
-    return out
+    return headline_numbers({"kde": kde})
 
 
 def headline_ebm_numbers(s: Settings, log=print) -> dict[str, float]:
     """The EBM's headline numbers for the seed of `s` (trained again on the R = kde_R data)."""
     data = make_datasets(s.seed, s.K, s.n, s.kde_R)
     _, _, ebm = ebm_experiment(data, s.K, s.kde_R, s.seed, replace(ebm_config(s), log_every=0), log=log)
-    return {"ebm_gap_to_true": ebm["gap_to_true_quad"], "ebm_A_is_minus_quad": ebm["A_is_minus_quad"]}
+    return headline_numbers({"ebm": ebm})
 
 
-# The parts of the robustness study, each a job per seed: a change to the EBM's settings
-# does not rerun the mixture's part, and a change to the KDE's does not retrain the EBM.
-HEADLINE_PARTS = {"mixture": headline_mixture_numbers, "ebm": headline_ebm_numbers}
+# The parts of the robustness study, each a job per seed: a change to the KDE's settings
+# reruns only its part, and a change to the EBM's does not rerun EM.
+HEADLINE_PARTS = {"em": headline_em_numbers, "kde": headline_kde_numbers, "ebm": headline_ebm_numbers}
 
 
 def print_summary(summary: dict) -> None:

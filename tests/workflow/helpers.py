@@ -28,10 +28,11 @@ def copy_repo(dest: Path) -> Path:
 
 
 def snakemake(repo: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run Snakemake in `repo` on the tiny config; output captured as text."""
+    """Run Snakemake in `repo` on the tiny config; output captured as text. (The config file goes
+    last: --configfile takes every word after it, targets included.)"""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
-        [SNAKEMAKE, "--cores", "2", "--configfile", TINY, *args],
+        [SNAKEMAKE, "--cores", "2", *args, "--configfile", TINY],
         cwd=repo, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
     )
     if check and proc.returncode != 0:

@@ -1,6 +1,6 @@
 # The report: Jinja2 fills the LaTeX template with the computed numbers, latexmk
-# builds theory.pdf, the submission zip holds theory.pdf and VI.py, and a last
-# rule checks the zip as a grader would.
+# builds theory.pdf, the submission zip holds theory.pdf and VI.py; the grader's run
+# of VI.py goes beside the rest, and a last rule checks the zip as a grader would.
 
 # What each stage's rules file contributes to the report (see common.smk):
 # REPORT_JSON / REPORT_TABLES (name -> file, available in the template as
@@ -130,11 +130,33 @@ rule submission:
         "../scripts/make_zip.py"
 
 
+rule grader_run:
+    message:
+        "Running `python VI.py` alone in an empty folder, as a grader would"
+    input:
+        code=VI,
+        script=f"{SCRIPTS}/grader_run.py",
+        common=COMMON,
+    output:
+        run="results/check/vi_py_run.json",
+    log:
+        "results/logs/grader_run.log",
+    benchmark:
+        "results/benchmarks/grader_run.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/grader_run.py"
+
+
 rule check_submission:
     message:
-        "Checking {input.zip} as a grader would: names, contents, `python VI.py`"
+        "Checking {input.zip} as a grader would: names, contents, the run of its VI.py"
     input:
         zip=SUBMISSION,
+        run="results/check/vi_py_run.json",
         script=f"{SCRIPTS}/check_submission.py",
         common=COMMON,
     output:
@@ -146,9 +168,10 @@ rule check_submission:
         "results/logs/check_submission.log",
     benchmark:
         "results/benchmarks/check_submission.tsv"
+    localrule: True
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=500,
+        runtime=5,
     script:
         "../scripts/check_submission.py"

@@ -1,32 +1,29 @@
 # Robustness over seeds: the headline numbers of the whole analysis once per root
-# seed of config `robustness.seeds` (one job per seed, in parallel), summarised in
-# a table of the report beside the report's own seed. Target alone:
+# seed of config `robustness.seeds` (one job per seed and part, in parallel),
+# summarised in a table of the report beside the report's own seed. Target alone:
 # `snakemake --cores 4 robustness`.
 
 
 def settings_fields(config, part):
     """VI.Settings fields of one part of the robustness study: data.K -> K, em.tol -> em_tol, ...
 
-    The mixture part reads data, em and kde; the EBM part data, ebm (not its variants) and
-    kde.R, the radius of the data set it is fitted to.
+    Every part reads `data`; the em part also `em`, the kde part `kde`, and the ebm part
+    `ebm` (not its variants) and kde.R, the radius of the data set it is fitted to.
     """
     fields = dict(config["data"])
-    if part == "mixture":
-        for section in ("em", "kde"):
-            fields.update({f"{section}_{k}": v for k, v in config[section].items()})
-    else:
+    if part == "ebm":
         fields.update({f"ebm_{k}": v for k, v in config["ebm"].items() if k != "variants"})
         fields["kde_R"] = config["kde"]["R"]
+    else:
+        fields.update({f"{part}_{k}": v for k, v in config[part].items()})
     return fields
 
 
+PARTS = ("em", "kde", "ebm")
+
+
 wildcard_constraints:
-    part="mixture|ebm",
-
-
-def seed_parts(seeds):
-    """The per-seed files of both parts for these seeds."""
-    return expand("results/robustness/seed{seed}_{part}.json", seed=seeds, part=("mixture", "ebm"))
+    part="|".join(PARTS),
 
 
 rule robustness_seed:
@@ -56,8 +53,13 @@ rule robustness_table:
     message:
         "Robustness: mean and spread over seeds {params.seeds}"
     input:
-        own=seed_parts([config["seed"]]),
-        seeds=seed_parts(config["robustness"]["seeds"]),
+        # the report's own seed: its numbers come from the main results, not from a rerun
+        em=expand("results/em/R{R}.json", R=R_TAGS),
+        elbo="results/vi/elbo.json",
+        kde="results/kde/kde.json",
+        ebm="results/ebm/ebm.json",
+        seeds=expand("results/robustness/seed{seed}_{part}.json", seed=config["robustness"]["seeds"], part=PARTS),
+        code=VI,
         script=f"{SCRIPTS}/robustness_table.py",
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
@@ -65,6 +67,7 @@ rule robustness_table:
         table="results/tables/robustness.tex",
         json="results/robustness/summary.json",
     params:
+        seed=config["seed"],
         seeds=config["robustness"]["seeds"],
     log:
         "results/logs/robustness_table.log",

@@ -1,6 +1,6 @@
-"""Robustness over seeds: one part of the headline numbers (wildcard `part`:
-"mixture" for the EM, ELBO and KDE numbers, "ebm" for the EBM's) for one root
-seed (wildcard `seed`), with every other setting from the config."""
+"""Robustness over seeds: one part of the headline numbers (wildcard `part`: "em"
+for EM's errors and the ELBO gaps, "kde" for the KDE's, "ebm" for the EBM's) for
+one root seed (wildcard `seed`), with every other setting from the config."""
 
 from common import load_vi, logged, write_json
 

@@ -3,7 +3,7 @@ numbers over the robustness seeds, beside the value of the report's own seed.
 Writes a LaTeX table and a JSON summary."""
 
 import pandas as pd
-from common import logged, read_json, write_json
+from common import load_vi, logged, read_json, write_json
 from tables import fmt, to_latex
 
 
@@ -47,8 +47,19 @@ def merge_parts(paths: list[str]) -> list[dict]:
     return list(runs.values())
 
 
+def own_numbers(VI, inputs, seed: int) -> dict:
+    """The report's own headline numbers, read from the main results (shaped as run_homework's summary)."""
+    elbo = read_json(inputs.elbo)
+    summary = {}
+    for tag, em_path in zip(elbo["R"], inputs.em):
+        summary[f"em_R{tag}"], summary[f"vi_elbo_R{tag}"] = read_json(em_path), elbo["by_R"][tag]
+    summary["kde"], summary["ebm"] = read_json(inputs.kde), read_json(inputs.ebm)
+    return {"seed": seed, **VI.headline_numbers(summary)}
+
+
 def main(snakemake):
-    (own,) = merge_parts(snakemake.input.own)
+    VI = load_vi(snakemake.input.code)
+    own = own_numbers(VI, snakemake.input, snakemake.params.seed)
     runs = merge_parts(snakemake.input.seeds)
     frame = summary_frame(own, runs)
     write_json(snakemake.output.json, {

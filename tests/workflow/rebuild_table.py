@@ -1,0 +1,72 @@
+"""Regenerate the README table "What a change rebuilds" from dry runs:
+
+    .venv/bin/python tests/workflow/rebuild_table.py [--write]
+
+It builds the tiny configuration in a temporary copy, makes each change of the table
+(the same changes as tests/workflow/test_rebuild.py, which checks the table), and
+prints the rows of rules a dry run would execute; --write puts them into README.md.
+Rows: every config section, then every template, code and style file the rules read.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers import ROOT, TINY, copy_repo, planned_rules, snakemake  # noqa: E402
+from test_rebuild import CONFIG_CHANGES, change_config  # noqa: E402
+
+FILES_FIRST = ["report/theory.tex.j2", "workflow/VI.py"]
+FILES_LAST = ["report/preamble.tex", "report/matplotlibrc", "report/latexmkrc", "requirements.txt"]
+
+
+def changes() -> list[str]:
+    scripts = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow" / "scripts").glob("*.py") if p.name != "config_check.py")
+    sections = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "report" / "sections").glob("*.j2"))
+    return [*CONFIG_CHANGES, *FILES_FIRST, *scripts, *FILES_LAST, *sections]
+
+
+def rules_after(repo: Path, what: str) -> list[str]:
+    path = repo / what
+    if path.is_file():
+        original, stat = path.read_bytes(), path.stat()
+        path.write_bytes(original + (b"\n%# edited\n" if what.endswith((".j2", ".tex")) else b"\n# edited\n"))
+        try:
+            rules = planned_rules(repo)
+        finally:
+            path.write_bytes(original)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    else:
+        dotted, value = CONFIG_CHANGES[what]
+        original = change_config(repo, dotted, value)
+        try:
+            rules = planned_rules(repo)
+        finally:
+            (repo / TINY).write_text(original)
+    return sorted(set(rules) - {"all"})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rebuild-") as tmp:
+        repo = copy_repo(Path(tmp))
+        snakemake(repo)
+        rows = [f"| `{what}` | {', '.join(f'`{r}`' for r in rules_after(repo, what))} |" for what in changes()]
+    table = "| change | rules that run again |\n| --- | --- |\n" + "\n".join(rows) + "\n"
+    print(table)
+    if args.write:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        head, rest = text.split("## What a change rebuilds", 1)
+        start = rest.index("| change | rules that run again |")
+        end = rest.index("\n\n", start) + 1
+        readme.write_text(head + "## What a change rebuilds" + rest[:start] + table + rest[end:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
