@@ -36,7 +36,6 @@ prints a summary and saves the figures in ``./figures``. The report build
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import sys
@@ -48,21 +47,22 @@ from pathlib import Path
 import numpy as np
 
 
-def lazy_import(name: str):
-    """The module `name`, loaded when one of its attributes is first used (importlib's LazyLoader)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+class _LazyTorch:
+    """Stands for the torch module until first used, then imports it and steps aside.
+
+    torch takes about two seconds to load and only Questions 1.4-1.7 use it: the build runs
+    the other questions in processes of their own, which then never load it. (Not registered
+    as sys.modules["torch"]: libraries such as matplotlib look there and would load it.)
+    """
+
+    def __getattr__(self, name: str):
+        import torch as module
+
+        globals()["torch"] = module  # from now on VI's functions see the module itself
+        return getattr(module, name)
 
 
-# torch takes about two seconds to load and only Questions 1.4-1.7 use it: the build runs
-# the other questions in processes of their own, which then never load it.
-torch = lazy_import("torch")
+torch = _LazyTorch()
 
 LOG_2PI = math.log(2.0 * math.pi)
 

@@ -19,6 +19,7 @@ rule sample:
         "results/logs/sample_R{R}.log",
     benchmark:
         "results/benchmarks/sample_R{R}.tsv"
+    priority: 100  # cheap, and every question waits for its data
     threads: 1
     resources:
         mem_mb=500,

@@ -27,6 +27,7 @@ rule ebm:
         "results/logs/ebm.log",
     benchmark:
         "results/benchmarks/ebm.tsv"
+    priority: 70  # long, and three rules wait for it
     threads: config["ebm"]["threads"]
     resources:
         mem_mb=1500,
@@ -56,6 +57,7 @@ rule ebm_variants:
         "results/logs/ebm_variants.log",
     benchmark:
         "results/benchmarks/ebm_variants.tsv"
+    priority: 90  # the longest job: started first, it does not run alone at the end
     threads: config["ebm"]["threads"]
     resources:
         mem_mb=1500,

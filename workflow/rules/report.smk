@@ -143,6 +143,7 @@ rule grader_run:
         "results/logs/grader_run.log",
     benchmark:
         "results/benchmarks/grader_run.tsv"
+    priority: 80  # the second longest job (the whole homework)
     threads: 1
     resources:
         mem_mb=2000,

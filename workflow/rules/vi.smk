@@ -77,6 +77,7 @@ rule vi_sweep:
         "results/logs/vi_sweep.log",
     benchmark:
         "results/benchmarks/vi_sweep.tsv"
+    priority: 60  # long
     threads: 1
     resources:
         # elbo_study works on blocks of 2^21 (point, component) pairs: a few (block, K) float arrays
