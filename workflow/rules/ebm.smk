@@ -137,9 +137,9 @@ rule ebm_tables:
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
-        comparison="results/tables/ebm.tex",
-        partition="results/tables/ebm_partition.tex",
-        variants="results/tables/ebm_variants.tex",
+        comparison=report("results/tables/ebm.tex", caption="../report/table_ebm.rst", category="1.4-1.7 EBM"),
+        partition=report("results/tables/ebm_partition.tex", caption="../report/table_ebm_partition.rst", category="1.4-1.7 EBM"),
+        variants=report("results/tables/ebm_variants.tex", caption="../report/table_ebm_variants.rst", category="1.4-1.7 EBM"),
     log:
         "results/logs/ebm_tables.log",
     benchmark:

@@ -62,7 +62,7 @@ rule em_table:
         script=f"{SCRIPTS}/tables.py",
         common=COMMON,
     output:
-        table="results/tables/em.tex",
+        table=report("results/tables/em.tex", caption="../report/table_em.rst", category="1.2 EM"),
     params:
         table="em",
     log:
@@ -115,7 +115,7 @@ rule kde_table:
         script=f"{SCRIPTS}/tables.py",
         common=COMMON,
     output:
-        table="results/tables/kde.tex",
+        table=report("results/tables/kde.tex", caption="../report/table_kde.rst", category="1.3 KDE"),
     params:
         table="kde",
     log:

@@ -27,7 +27,7 @@ rule provenance:
         render=f"{SCRIPTS}/render.py",
     output:
         json="results/report/provenance.json",
-        table="results/tables/config.tex",
+        table=report("results/tables/config.tex", caption="../report/table_config.rst", category="Reproducibility"),
     params:
         config=configuration_shown(config),
         command="bash workflow/setup.sh && .venv/bin/snakemake --cores 4",

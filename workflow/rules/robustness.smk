@@ -64,7 +64,7 @@ rule robustness_table:
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
-        table="results/tables/robustness.tex",
+        table=report("results/tables/robustness.tex", caption="../report/table_robustness.rst", category="Robustness over seeds"),
         json="results/robustness/summary.json",
     params:
         seed=config["seed"],

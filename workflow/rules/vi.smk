@@ -96,7 +96,7 @@ rule vi_kl_table:
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
-        kl="results/tables/vi_kl.tex",
+        kl=report("results/tables/vi_kl.tex", caption="../report/table_vi_kl.rst", category="2.2 KL divergences"),
     params:
         tables=["kl"],
     log:
@@ -120,7 +120,7 @@ rule vi_elbo_table:
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
-        elbo="results/tables/vi_elbo.tex",
+        elbo=report("results/tables/vi_elbo.tex", caption="../report/table_vi_elbo.rst", category="2.3 ELBO"),
     params:
         tables=["elbo"],
     log:
@@ -144,8 +144,8 @@ rule vi_sweep_tables:
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:
-        sweep_R="results/tables/vi_sweep_R.tex",
-        sweep_spacing="results/tables/vi_sweep_spacing.tex",
+        sweep_R=report("results/tables/vi_sweep_R.tex", caption="../report/table_vi_sweep_R.rst", category="2.4 K to infinity"),
+        sweep_spacing=report("results/tables/vi_sweep_spacing.tex", caption="../report/table_vi_sweep_spacing.rst", category="2.4 K to infinity"),
     params:
         tables=["sweep_R", "sweep_spacing"],
     log:
