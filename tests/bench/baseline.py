@@ -11,7 +11,6 @@ With --homework-only it is exactly `python VI.py --out DIR`.
 """
 
 import argparse
-import importlib.util
 import sys
 import time
 from dataclasses import replace
@@ -20,14 +19,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_vi():
-    spec = importlib.util.spec_from_file_location("VI", ROOT / "workflow" / "VI.py")
-    VI = importlib.util.module_from_spec(spec)
-    sys.modules["VI"] = VI
-    spec.loader.exec_module(VI)
-    return VI
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+from common import load_vi  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +28,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--homework-only", action="store_true")
     args = parser.parse_args()
-    VI = load_vi()
+    VI = load_vi(ROOT / "workflow" / "VI.py")
     start = time.perf_counter()
     VI.main(["--out", str(args.out)])
     if args.homework_only:

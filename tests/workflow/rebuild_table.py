@@ -9,14 +9,13 @@ Rows: every config section, then every template, code and style file the rules r
 """
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from helpers import ROOT, TINY, copy_repo, planned_rules, snakemake  # noqa: E402
-from test_rebuild import CONFIG_CHANGES, change_config  # noqa: E402
+from helpers import ROOT, copy_repo, snakemake  # noqa: E402
+from test_rebuild import CONFIG_CHANGES, rules_after  # noqa: E402
 
 FILES_FIRST = ["report/theory.tex.j2", "workflow/VI.py"]
 FILES_LAST = ["report/preamble.tex", "report/matplotlibrc", "report/latexmkrc", "requirements.txt"]
@@ -28,26 +27,6 @@ def changes() -> list[str]:
     return [*CONFIG_CHANGES, *FILES_FIRST, *scripts, *FILES_LAST, *sections]
 
 
-def rules_after(repo: Path, what: str) -> list[str]:
-    path = repo / what
-    if path.is_file():
-        original, stat = path.read_bytes(), path.stat()
-        path.write_bytes(original + (b"\n%# edited\n" if what.endswith((".j2", ".tex")) else b"\n# edited\n"))
-        try:
-            rules = planned_rules(repo)
-        finally:
-            path.write_bytes(original)
-            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    else:
-        dotted, value = CONFIG_CHANGES[what]
-        original = change_config(repo, dotted, value)
-        try:
-            rules = planned_rules(repo)
-        finally:
-            (repo / TINY).write_text(original)
-    return sorted(set(rules) - {"all"})
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
@@ -55,7 +34,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rebuild-") as tmp:
         repo = copy_repo(Path(tmp))
         snakemake(repo)
-        rows = [f"| `{what}` | {', '.join(f'`{r}`' for r in rules_after(repo, what))} |" for what in changes()]
+        rows = [f"| `{what}` | {', '.join(f'`{r}`' for r in sorted(rules_after(repo, what)))} |" for what in changes()]
     table = "| change | rules that run again |\n| --- | --- |\n" + "\n".join(rows) + "\n"
     print(table)
     if args.write:
