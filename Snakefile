@@ -17,6 +17,14 @@ include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 
+# Before any job: a lock left by a killed run, and results missing or damaged since their
+# job recorded them (with what was built from them), are dealt with so that the same
+# command recovers (workflow/scripts/integrity.py).
+from integrity import check_at_start  # noqa: E402
+
+check_at_start(workflow)
+
+
 rule all:
     default_target: True
     input:

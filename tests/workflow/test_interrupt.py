@@ -1,17 +1,20 @@
-"""An interrupted build (Ctrl-C in the middle of the EBM training) finishes with
-the next plain run and gives the same bytes as a build that was never interrupted."""
+"""An interrupted build (Ctrl-C in the middle of the EBM training; kill -9 of Snakemake while
+the grader's run of VI.py is under way) finishes with the next plain run and gives the same
+bytes as a build that was never interrupted; a killed run leaves no job running.
 
-import hashlib
+Nothing here depends on timing: the tests wait for observable states (a log line, a process),
+and the job caught by Ctrl-C is stopped (SIGSTOP) before the signal, so it cannot finish
+between the moment it is seen running and the moment the signal arrives, however busy the
+machine is."""
+
 import os
 import re
 import signal
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from helpers import SNAKEMAKE, TINY, copy_repo, edited_config, snakemake
+from built import alive, copy_build, descendants, finished_build, job_process, start_build, wait_for, zip_digest
+from helpers import edited_config, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -19,38 +22,66 @@ pytestmark = pytest.mark.slow
 LONG_EBM = {"ebm__steps": 2000, "ebm__log_every": 100}
 
 
-def zip_digest(repo: Path) -> str:
-    (zip_path,) = (repo / "results").glob("*.zip")
-    return hashlib.sha256(zip_path.read_bytes()).hexdigest()
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    return finished_build(tmp_path_factory)
 
 
-def interrupt_during_ebm(repo: Path, timeout: float = 300) -> None:
-    """Start the build and send Ctrl-C (SIGINT to its process group) once the EBM reports progress."""
-    proc = subprocess.Popen(
-        [SNAKEMAKE, "--cores", "2", "--configfile", TINY], cwd=repo, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-    )
+def interrupt_during_ebm(repo) -> None:
+    """Start the build and press Ctrl-C (SIGINT to its process group) once the EBM reports progress."""
+    proc = start_build(repo)
     log = repo / "results" / "logs" / "ebm.log"
-    deadline = time.monotonic() + timeout
     try:
-        while not (log.exists() and re.search(r"step\s+100:", log.read_text(errors="replace"))):
-            assert proc.poll() is None, "the build ended before the EBM training started"
-            assert time.monotonic() < deadline, "the EBM training did not start in time"
-            time.sleep(0.05)
+        wait_for(lambda: log.exists() and re.search(r"step\s+100:", log.read_text(errors="replace")),
+                 proc, "the EBM training reported progress")
+        ebm = wait_for(lambda: job_process(proc, ".ebm.py"), proc, "the EBM job was found")
+        os.kill(ebm, signal.SIGSTOP)  # it cannot finish now; the signal below reaches it when it goes on
+        assert not (repo / "results" / "ebm" / "ebm.json").exists()
         os.killpg(proc.pid, signal.SIGINT)
-        assert proc.wait(timeout=120) != 0
+        os.kill(ebm, signal.SIGCONT)
+        assert proc.wait(timeout=600) != 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
-def test_interrupted_build_finishes_with_the_same_bytes(tmp_path):
-    interrupted = copy_repo(tmp_path / "interrupted")
-    reference = copy_repo(tmp_path / "reference")
+def test_interrupted_build_finishes_with_the_same_bytes(finished, tmp_path):
+    interrupted = copy_build(finished, tmp_path / "interrupted")
+    reference = copy_build(finished, tmp_path / "reference")
     with edited_config(interrupted, **LONG_EBM), edited_config(reference, **LONG_EBM):
         interrupt_during_ebm(interrupted)
         assert not (interrupted / "results" / "ebm" / "ebm.json").exists()  # no half-written result kept
         snakemake(interrupted)  # the next plain run finishes the build
         snakemake(reference)
         assert zip_digest(interrupted) == zip_digest(reference)
+
+
+def test_killed_run_leaves_no_job_and_the_same_command_finishes(finished, tmp_path):
+    repo = copy_build(finished, tmp_path / "killed")
+    for name in ("check/vi_py_run.json", "ebm/ebm.json"):  # the grader's run and the EBM run again
+        (repo / "results" / name).unlink()
+    proc = start_build(repo)
+    try:
+        grader = wait_for(lambda: job_process(proc, "-I VI.py"), proc, "the grader's run of VI.py started")
+        os.kill(grader, signal.SIGSTOP)  # the build cannot finish before it is killed, however slow this test is
+        jobs = descendants(proc.pid)
+
+        # A second run while the first is active removes nothing and says why.
+        second = snakemake(repo, check=False)
+        assert second.returncode != 0
+        assert "Another snakemake process is running in this directory" in second.stderr
+        assert "--unlock is only safe when no other run is active" in second.stderr
+
+        proc.send_signal(signal.SIGKILL)  # kill -9 of Snakemake alone: its jobs get no signal from it
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    os.kill(grader, signal.SIGCONT)  # a stopped process acts on SIGTERM only once it goes on
+    wait_for(lambda: not any(map(alive, jobs)), None, "every job of the killed run ended", timeout=120)
+    assert list((repo / ".snakemake" / "locks").iterdir())  # the killed run left its lock behind
+    rerun = snakemake(repo)  # the README's step: the same command again
+    assert "Removed the lock left in .snakemake/locks by a run that no longer runs" in rerun.stderr
+    assert zip_digest(repo) == zip_digest(finished)

@@ -1,9 +1,14 @@
 """Build theory.pdf from the rendered LaTeX with latexmk, in a scratch folder.
 
 Reproducible: SOURCE_DATE_EPOCH and FORCE_SOURCE_DATE fix pdfTeX's dates (the
-preamble clears the trailer ID). On a LaTeX error it prints the TeX message, the
-offending line of the rendered file and the line of report/theory.tex.j2 it came
-from, and leaves no PDF behind."""
+preamble clears the trailer ID). On a LaTeX error it prints the TeX message first,
+then the offending line of the rendered file and the line of report/theory.tex.j2
+it came from, and leaves no PDF behind.
+
+Every build starts from an empty scratch folder: a failed run (a full disk, a killed
+pdflatex, a package installed since) leaves a truncated .aux file and a latexmk
+database behind, which would make the next latexmk fail again on the old state or
+report "Nothing to do". The folder is kept after a failure, for its log."""
 
 import os
 import re
@@ -11,13 +16,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from common import logged
+from common import ExplainedError, logged
 
 ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+\.tex):(?P<line>\d+): (?P<message>.*)$", re.M)
+# TeX's own error lines start with "!" ("! Undefined control sequence.", "!pdfTeX error: ...").
+BANG_LINE = re.compile(r"^!\s*(?P<message>\S.*)$", re.M)
+# What pdfTeX or the system say when the output cannot be written.
+WRITE_FAILURE = re.compile(
+    r"fwrite\(\) failed|No space left on device|I can't write on file|Disk quota exceeded|Read-only file system",
+    re.I,
+)
 
 
-class LatexError(RuntimeError):
-    """pdflatex stopped on an error."""
+class LatexError(ExplainedError):
+    """pdflatex stopped on an error (the message starts with the TeX error line)."""
 
 
 def require_tex() -> None:
@@ -48,12 +60,13 @@ def template_line(templates: list[Path], tex_line: str) -> tuple[Path, int] | No
     return best
 
 
-def explain_error(log_text: str, tex: Path, templates: list[Path]) -> str:
-    """A readable account of the first LaTeX error in a pdflatex log."""
-    match = ERROR_LINE.search(log_text)
-    if not match:
-        tail = "\n".join(log_text.splitlines()[-25:])
-        return f"LaTeX failed; end of the log:\n{tail}"
+def explain_error(log_text: str, tex: Path, templates: list[Path], output: str = "") -> str:
+    """A readable account of the first LaTeX error in a pdflatex log (`output`: what latexmk
+    printed, searched too when the log has no error line): the TeX error line comes first."""
+    match, bang = ERROR_LINE.search(log_text), BANG_LINE.search(log_text)
+    if match is None or (bang is not None and bang.start() < match.start()):
+        bang = bang or BANG_LINE.search(output)
+        return explain_unplaced(bang["message"].strip() if bang else None, log_text, output)
     line_no = int(match["line"])
     context = log_text[match.end() : match.end() + 300].strip().split("\n\n")[0]
     message = [f"LaTeX error in {match['file']}, line {line_no}: {match['message']}", context]
@@ -66,18 +79,32 @@ def explain_error(log_text: str, tex: Path, templates: list[Path]) -> str:
     return "\n".join(m for m in message if m)
 
 
+def explain_unplaced(error: str | None, log_text: str, output: str) -> str:
+    """An error with no file and line (a write failure, a crash): its line first, a hint when the
+    output could not be written, then the end of the log (of latexmk's output when there is no log)."""
+    lines = [f"LaTeX failed: {error}" if error else "LaTeX failed (no TeX error line in its log)"]
+    if WRITE_FAILURE.search(log_text) or WRITE_FAILURE.search(output):
+        lines.append(
+            "pdfTeX could not write its output: is the disk that holds results/ full (`df -h results`)? "
+            "Free some space, then run the same command again."
+        )
+    tail = "\n".join((log_text or output).splitlines()[-25:])
+    return "\n".join(lines) + f"\nend of the log:\n{tail}"
+
+
 def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, templates: list[Path]) -> Path:
     """Run latexmk; return the PDF in `build_dir` or raise LatexError with the explanation."""
     require_tex()
-    build_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(build_dir, ignore_errors=True)  # no state of an earlier run (see the docstring)
+    build_dir.mkdir(parents=True)
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(date_epoch), FORCE_SOURCE_DATE="1")
     cmd = ["latexmk", "-r", str(latexmkrc), f"-outdir={build_dir}", str(tex)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     log = build_dir / f"{tex.stem}.log"
     print(proc.stdout[-4000:])
     if proc.returncode != 0:
-        log_text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
-        raise LatexError(explain_error(log_text, tex, templates))
+        log_text = log.read_text(errors="replace") if log.exists() else ""
+        raise LatexError(explain_error(log_text, tex, templates, proc.stdout + proc.stderr))
     return build_dir / f"{tex.stem}.pdf"
 
 

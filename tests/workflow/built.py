@@ -1,0 +1,82 @@
+"""A finished build of the tiny configuration, made once per test session and copied by the
+tests that damage, fail or interrupt a build (a copy takes a second, a build minutes); and
+what those tests observe: the zip's digest, the processes a run started."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from helpers import ROOT, SNAKEMAKE, TINY, copy_repo, snakemake
+
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+from common import descendants  # noqa: E402,F401  (used by the tests)
+
+_finished: list[Path] = []
+
+
+def finished_build(tmp_path_factory) -> Path:
+    """A copy of the repository with the tiny configuration built (shared: copy it before changing it)."""
+    if not _finished:
+        repo = copy_repo(tmp_path_factory.mktemp("finished"))
+        snakemake(repo)
+        _finished.append(repo)
+    return _finished[0]
+
+
+def copy_build(source: Path, dest: Path) -> Path:
+    """Copy a built repository with its results and Snakemake's records, times kept."""
+    shutil.copytree(source, dest, symlinks=True)
+    return dest
+
+
+def zip_digest(repo: Path) -> str:
+    (zip_path,) = (repo / "results").glob("*.zip")
+    return hashlib.sha256(zip_path.read_bytes()).hexdigest()
+
+
+def start_build(repo: Path) -> subprocess.Popen:
+    """The tiny build in the background, in a session of its own (so that a test can signal the
+    whole process group, as Ctrl-C in a terminal does)."""
+    return subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "--configfile", TINY], cwd=repo, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+    )
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_for(condition, proc: subprocess.Popen | None, what: str, timeout: float = 600):
+    """Poll `condition()` until it returns something true (returned), failing if the build
+    `proc` ends first or after `timeout` seconds (generous: CI machines are busy)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert proc is None or proc.poll() is None, f"the build ended before {what}"
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(0.1)
+
+
+def job_process(proc: subprocess.Popen, marker: str) -> int | None:
+    """The pid of a process started by the build whose command line contains `marker`."""
+    return next((pid for pid in descendants(proc.pid) if marker in cmdline(pid)), None)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a running process (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
