@@ -71,7 +71,7 @@ def test_killed_run_leaves_no_job_and_the_same_command_finishes(finished, tmp_pa
         second = snakemake(repo, check=False)
         assert second.returncode != 0
         assert "Another snakemake process is running in this directory" in second.stderr
-        assert "--unlock is only safe when no other run is active" in second.stderr
+        assert "let it finish, or stop it, then run your command again; do not --unlock while it runs." in second.stderr
 
         proc.send_signal(signal.SIGKILL)  # kill -9 of Snakemake alone: its jobs get no signal from it
         proc.wait()

@@ -173,8 +173,8 @@ def check_runs(workdir: Path) -> bool:
     if others:
         pid, cmdline = others[0]
         if locks:
-            say(unlock_command(f"Another snakemake process is running in this directory (pid {pid}: {cmdline[:120]}); "
-                               "let it finish, or stop it"))
+            say(f"Another snakemake process is running in this directory (pid {pid}: {cmdline[:100]}): "
+                "let it finish, or stop it, then run your command again; do not --unlock while it runs.")
         return False
     if not locks:
         return True
