@@ -19,9 +19,12 @@ include: "workflow/rules/report.smk"
 
 # Before any job: a lock left by a killed run, and results missing or damaged since their
 # job recorded them (with what was built from them), are dealt with so that the same
-# command recovers (workflow/scripts/integrity.py).
+# command recovers (workflow/scripts/integrity.py); jobs compute with the same CPU kernels
+# on every x86-64 machine with AVX2 (common.pin_cpu_kernels: the same bytes elsewhere).
+from common import pin_cpu_kernels  # noqa: E402
 from integrity import check_at_start  # noqa: E402
 
+pin_cpu_kernels()
 check_at_start(workflow)
 
 
