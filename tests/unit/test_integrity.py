@@ -99,7 +99,8 @@ def test_a_dry_run_removes_nothing(workdir, capsys):
     Path("results/em/R10.json").unlink()
     integrity.check_results(act=False)
     err = capsys.readouterr().err
-    assert "A run without --dry-run removes results/x.zip: built from results/report/theory.tex." in err
+    assert "Would remove results/x.zip: built from results/report/theory.tex." in err
+    assert "results/em/R10.json is missing (rule em wrote it)." in err
     assert Path("results/x.zip").exists() and len(read_records()) == 5
 
 
@@ -222,3 +223,15 @@ def test_a_write_failure_puts_the_tex_error_line_first(tmp_path):
     assert lines[1].startswith("pdfTeX could not write its output: is the disk that holds results/ full")
     no_log = explain_error("", tex, [], "pdflatex: Command for 'pdflatex' gave return code 1\n")
     assert no_log.splitlines()[0] == "LaTeX failed (no TeX error line in its log)"
+
+
+def test_cpu_kernels_are_pinned_where_avx2_runs_and_a_users_setting_is_kept(monkeypatch):
+    import common
+
+    monkeypatch.setattr(common, "cpu_flags", lambda: {"sse2", "avx2", "fma"})
+    env = {"MKL_CBWR": "COMPATIBLE"}
+    added = common.pin_cpu_kernels(env)
+    assert env["MKL_CBWR"] == "COMPATIBLE" and "MKL_CBWR" not in added
+    assert env["ATEN_CPU_CAPABILITY"] == "avx2" and env["OPENBLAS_CORETYPE"] == "Haswell"
+    monkeypatch.setattr(common, "cpu_flags", lambda: {"neon"})
+    assert common.pin_cpu_kernels(other := {}) == {} and other == {}

@@ -262,18 +262,19 @@ def check_results(act: bool) -> None:
         return
     removed = built_from(damage, records)
     rule_of = producers(records)
-    verb = "Removed" if act else "A run without --dry-run removes"
+    verb = "Removed" if act else "Would remove"
     for path, what in damage.items():
         writer = f"rule {rule_of[path]} wrote it" if path in rule_of else "a job read it"
         if what == "damaged":
             say(f"{verb} {path}: damaged, its bytes differ from the record made when {writer}.")
         else:
-            say(f"{path} is missing ({writer}); the results built from it are rebuilt.")
+            say(f"{path} is missing ({writer}); the results built from it are rebuilt." if act else
+                f"{path} is missing ({writer}).")
     for path, source in removed.items():
         if os.path.exists(path):
             say(f"{verb} {path}: built from {source}.")
     if not act:
-        say("(Nothing was removed: the plan below is Snakemake's without these removals.)")
+        say("(Nothing was removed: this is a dry run, or a mode that runs no jobs; a run that builds removes them.)")
         return
     for path in [p for p, what in damage.items() if what == "damaged"] + list(removed):
         Path(path).unlink(missing_ok=True)
