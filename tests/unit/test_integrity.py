@@ -235,3 +235,15 @@ def test_cpu_kernels_are_pinned_where_avx2_runs_and_a_users_setting_is_kept(monk
     assert env["ATEN_CPU_CAPABILITY"] == "avx2" and env["OPENBLAS_CORETYPE"] == "Haswell"
     monkeypatch.setattr(common, "cpu_flags", lambda: {"neon"})
     assert common.pin_cpu_kernels(other := {}) == {} and other == {}
+
+
+def test_a_file_claimed_by_an_older_record_belongs_to_the_newest(workdir, capsys):
+    """A rule renamed or split: the new job's record owns the file, the old claim is ignored."""
+    chain(workdir)
+    old = job_record_path("em", {"R": "10"})
+    os.utime(old, ns=(1, 1))  # an old record ...
+    Path("results/em/R10.json").write_text("other bytes")  # ... and a newer job writes other bytes
+    record_job(SimpleNamespace(rule="em_batch", input=["results/data/train.npy"], output=["results/em/R10.json"], wildcards={}))
+    integrity.check_results(act=True)
+    assert capsys.readouterr().err == ""
+    assert {r["rule"]: list(r["outputs"]) for r in read_records()}["em"] == []

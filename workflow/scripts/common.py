@@ -203,17 +203,23 @@ def record_job(snakemake) -> None:
 
 
 def read_records(directory=MANIFEST_DIR) -> list[dict]:
-    """Every job record in `directory` (a record that cannot be read is skipped: the job it
-    described then counts as unrecorded, and Snakemake's own rules decide whether it reruns)."""
+    """Every job record in `directory`, oldest first (a record that cannot be read is skipped:
+    the job it described then counts as unrecorded, and Snakemake's own rules decide whether it
+    reruns). A file claimed by several records (a rule renamed or split since) belongs to the
+    newest: the older records no longer list it."""
     records = []
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in Path(directory).glob("*.json"):
         try:
             record = json.loads(path.read_text())
-            record["path"] = path
-            if isinstance(record.get("outputs"), dict) and isinstance(record.get("inputs"), list):
-                records.append(record)
+            record["path"], record["time"] = path, path.stat().st_mtime_ns
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
+        if isinstance(record.get("outputs"), dict) and isinstance(record.get("inputs"), list):
+            records.append(record)
+    records.sort(key=lambda r: (r["time"], r["path"].name))
+    owner = {out: id(r) for r in records for out in r["outputs"]}  # the newest claim wins
+    for record in records:
+        record["outputs"] = {out: sha for out, sha in record["outputs"].items() if owner[out] == id(record)}
     return records
 
 

@@ -247,7 +247,7 @@ def forget(paths: set[str], records: list[dict]) -> None:
         if kept == record["outputs"]:
             continue
         if kept:
-            body = {k: v for k, v in record.items() if k != "path"}
+            body = {k: v for k, v in record.items() if k not in ("path", "time")}
             record["path"].write_text(json.dumps({**body, "outputs": kept}, indent=1) + "\n")
         else:
             record["path"].unlink(missing_ok=True)
