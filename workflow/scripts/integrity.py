@@ -184,7 +184,7 @@ def check_runs(workdir: Path) -> bool:
                            "which this machine cannot see"))
         return False
     if not dead:
-        say(unlock_command(f"{LOCK_DIR} holds a lock that no recorded run owns"))
+        say(unlock_command(f"{LOCK_DIR} holds a lock of a run that this machine cannot tell has ended"))
         return False
     for lock in locks:
         lock.unlink(missing_ok=True)
