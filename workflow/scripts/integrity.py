@@ -148,6 +148,7 @@ def record_owner() -> None:
 
 
 def unlock_command(reason: str) -> str:
+    """One line: why the lock stays, and the exact command for when no run is active."""
     return (
         f"{reason}. If no other snakemake run is active in this directory (on any machine), run "
         "`.venv/bin/snakemake --unlock` (add the --configfile of your command, if any), then your command "
