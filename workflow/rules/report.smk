@@ -54,6 +54,7 @@ rule render:
     input:
         template="report/theory.tex.j2",
         script=f"{SCRIPTS}/render.py",
+        claims_code=f"{SCRIPTS}/claims.py",
         common=COMMON,
         em=expand("results/em/R{R}.json", R=R_TAGS),
         sections=REPORT_SECTIONS,
@@ -61,6 +62,7 @@ rule render:
         **{f"table_{name}": path for name, path in REPORT_TABLES.items()},
     output:
         tex="results/report/theory.tex",
+        claims="results/report/claims.json",
     params:
         context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R},
     log:
