@@ -1,6 +1,11 @@
 # The homework report build: `snakemake --cores 4` turns config/config.yaml into
 # results/<net_id>.zip (theory.pdf + VI.py). Rules live in workflow/rules/.
 
+import time
+
+RUN_STARTED = time.time()
+
+
 configfile: "config/config.yaml"
 
 
@@ -22,3 +27,11 @@ rule all:
     input:
         submission=SUBMISSION,
         check=f"results/check/{NET_ID}.txt",
+        changes="results/changes.md",
+
+
+onsuccess:
+    # what this run changed, printed last (results/changes.md; also in the HTML report)
+    from changes import print_after_run
+
+    print_after_run("results/changes.md", RUN_STARTED)

@@ -178,3 +178,27 @@ rule check_submission:
         runtime=5,
     script:
         "../scripts/check_submission.py"
+
+
+rule changes:
+    message:
+        "What this build changed: headline numbers against the previous build"
+    input:
+        summary="results/robustness/summary.json",
+        script=f"{SCRIPTS}/changes.py",
+        common=COMMON,
+    output:
+        md=report("results/changes.md", caption="../report/changes.rst", category="Changes"),
+    params:
+        state="results/.changes/headline.json",  # the previous build's numbers, replaced by this build's
+    log:
+        "results/logs/changes.log",
+    benchmark:
+        "results/benchmarks/changes.tsv"
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/changes.py"
