@@ -108,6 +108,36 @@ def test_bad_config_stops_before_any_job_and_names_the_key(built):
     assert before == after  # nothing built was touched
 
 
+@pytest.mark.parametrize("layer", ["configfile", "config"])
+def test_each_problem_is_one_line_naming_key_and_source(built, layer):
+    """The cases of a user's first hour: NaN, a radius given twice, a name with a newline, a duplicate
+    variant, over a finished build: one line each, the layer named, no traceback, nothing touched."""
+    before = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
+    bad = built / "bad.yaml"
+    bad.write_text('em: {tol: .nan}\ndata: {R: [10, 10.0000001]}\nnet_id: "abc\\n"\n')
+    if layer == "configfile":
+        proc = snakemake(built, "--configfile", str(bad), check=False)
+        source = "[from --configfile bad.yaml]"
+    else:
+        proc = snakemake(built, "--config", "em={tol: .nan}", "ebm={variants: {tanh_again: {activation: tanh}}}",
+                         check=False)
+        source = "[from --config]"
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    problems = [line for line in out.splitlines() if line.startswith("  - ")]
+    assert problems and all(source in line or "config_tiny.yaml" in line for line in problems), out
+    assert any(line.startswith("  - em.tol: nan is not a finite number") for line in problems), out
+    after = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_respelled_values_give_the_same_zip(built, tmp_path):
+    """seed: 7.0 is the seed 7: the same parameters, nothing to do, the same bytes."""
+    respelled = tmp_path / "respelled.yaml"
+    respelled.write_text("seed: 7.0\ndata: {R: [10.0, 1.0], n: 200.0}\nem: {tol: 0.000001}\n")
+    assert planned_rules(built, "--configfile", str(respelled)) == {}
+
+
 def result_digests(repo: Path) -> dict[str, str]:
     """sha256 of every built file the submission depends on (not logs, timings or LaTeX scratch)."""
     skip = ("logs", "benchmarks", "check", "report/build")
