@@ -89,8 +89,7 @@ def check_claims(repo, config: dict) -> None:
         c = claims["elbo"][f"{e['R']:g}"]
         share = e["posterior_entropy"] / e["log_K"]
         assert c["posterior"] == ("one-hot" if share < 0.1 else "near the prior" if share > 0.8 else "spread")
-        assert c["near_ring_limit"] == (
-            abs(e["gap_uniform"] - e["ring_limit"]["gap_uniform"]) <= max(3 * e["gap_uniform_sem"], 1e-8))
+        assert c["near_ring_limit"] == (abs(e["log_p"] - e["ring_limit"]["log_p"]) <= max(3 * e["log_p_sem"], 1e-8))
     comparison = json.loads((res / "ebm" / "kde_comparison.json").read_text())
     assert claims["ebm"]["ebm_better"] == (comparison["lead_over_kde_quad"] > 0)
     text = " ".join(pdf_text(repo).split())
