@@ -41,9 +41,9 @@ def set_key(config, dotted, value):
         ("data.n", 2.5, "data.n"),
         ("kde.sigma_min", -1.0, "kde.sigma_min"),
         ("seed", -3, "seed"),
-        ("net_id", "../x", "net_id"),  # unsafe file stem
-        ("net_id", "", "net_id"),
-        ("net_id", "a b", "net_id"),
+        ("student.net_id", "../x", "student.net_id"),  # unsafe file stem
+        ("student.net_id", "", "student.net_id"),
+        ("student.net_id", "a b", "student.net_id"),
         ("data.R", [], "data.R"),
         ("kde.R", 3, "kde.R"),  # not one of data.R
         ("kde.sigma_max", 0.001, "kde.sigma_min"),  # min >= max
@@ -87,7 +87,7 @@ def test_python_vi_py_defaults_are_the_config(config):
     defaults = VI.Settings()
     assert defaults.seed == config["seed"]
     for section, values in config.items():
-        if section in ("net_id", "seed", "report", "robustness"):  # not parameters of the analysis
+        if section in ("student", "seed", "report", "robustness"):  # not parameters of the analysis
             continue
         for key, value in values.items():
             field = settings_name(section, key)
