@@ -82,9 +82,9 @@ fi
 # Python: a .venv from Python 3.11 or newer (PYTHON names the interpreter, python3 by default).
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
-  have "$PYTHON" || fail "$PYTHON not found: install Python 3.11 or newer, or name one: PYTHON=/path/to/python3 sh workflow/setup.sh"
+  have "$PYTHON" || fail "$PYTHON not found: install Python 3.11 or newer, or name one: PYTHON=/path/to/python3 bash workflow/setup.sh"
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-    || fail "$("$PYTHON" --version 2>&1) is older than 3.11: install a newer Python and name it: PYTHON=python3.12 sh workflow/setup.sh"
+    || fail "$("$PYTHON" --version 2>&1) is older than 3.11: install a newer Python and name it: PYTHON=python3.12 bash workflow/setup.sh"
   say "creating .venv with $("$PYTHON" --version 2>&1)"
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     rm -rf .venv

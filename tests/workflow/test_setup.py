@@ -76,6 +76,20 @@ def test_macos_prints_the_mactex_and_basictex_route(tmp_path):
     assert "apt-get" not in proc.stderr and not (tmp_path / "bin" / "calls").exists()
 
 
+def test_macos_with_tex_but_an_old_python_says_which_python_to_name(tmp_path):
+    """macOS's own python3 (3.9 with the command-line tools) cannot make the .venv."""
+    old_python = 'case "$1" in --version) echo "Python 3.9.6";; *) exit 1;; esac'
+    tex = {"pdflatex": "echo pdfTeX 3.14", "latexmk": "echo Latexmk 4.8"}
+    proc = run_setup(tmp_path, {"id": "echo 501", "uname": "echo Darwin", **tex, "python3": old_python}, python="python3")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        "setup: aspell not found: the build does not need it, the test suite skips its spelling test (brew install aspell to run it)"
+    ]
+    assert proc.stderr.splitlines() == [
+        "setup: Python 3.9.6 is older than 3.11: install a newer Python and name it: PYTHON=python3.12 bash workflow/setup.sh"
+    ]
+
+
 def test_linux_without_root_prints_the_one_apt_get_line(tmp_path):
     proc = run_setup(tmp_path, {**NOT_ROOT, "apt-get": REFUSE})
     assert proc.returncode == 1
@@ -194,6 +208,8 @@ def student_build():
     if python is None:
         pytest.skip(f"no Python {sys.version_info.major}.{sys.version_info.minor} that a user without root may run")
     site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    if as_student([python, "-c", f"import os; os.listdir({str(site)!r})"], Path("/"), {}, ids, 30).returncode != 0:
+        pytest.skip(f"{site} (the installed packages this test lends the student) is not readable without root")
     base = Path(tempfile.mkdtemp(prefix="vi-student-", dir="/tmp"))
     try:
         base.chmod(0o755)
