@@ -75,8 +75,11 @@ if [ -n "$missing" ]; then
   exit 1
 fi
 if ! have aspell; then
-  if [ "$SYSTEM" = Darwin ]; then how="brew install aspell"; elif have dnf && ! have apt-get; then how="sudo dnf install $APT_SPELL"; else how="sudo apt-get install $APT_SPELL"; fi
-  say "aspell not found: the build does not need it, the test suite skips its spelling test ($how to run it)"
+  if [ "$SYSTEM" = Darwin ]; then how="brew install aspell"
+  elif have apt-get; then how="sudo apt-get install $APT_SPELL"
+  elif have dnf; then how="sudo dnf install $APT_SPELL"
+  else how="install aspell and its English dictionary"; fi
+  say "aspell not found: the build does not need it, the test suite skips its spelling test (to run it: $how)"
 fi
 
 # Python: a .venv from Python 3.11 or newer (PYTHON names the interpreter, python3 by default).

@@ -83,7 +83,7 @@ def test_macos_with_tex_but_an_old_python_says_which_python_to_name(tmp_path):
     proc = run_setup(tmp_path, {"id": "echo 501", "uname": "echo Darwin", **tex, "python3": old_python}, python="python3")
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [
-        "setup: aspell not found: the build does not need it, the test suite skips its spelling test (brew install aspell to run it)"
+        "setup: aspell not found: the build does not need it, the test suite skips its spelling test (to run it: brew install aspell)"
     ]
     assert proc.stderr.splitlines() == [
         "setup: Python 3.9.6 is older than 3.11: install a newer Python and name it: PYTHON=python3.12 bash workflow/setup.sh"
@@ -247,7 +247,7 @@ def test_setup_as_student_without_root_and_without_gnu_tools(student_build):
     assert first.returncode == 0, output(first)
     lines = first.stdout.splitlines()
     assert lines[0] == ("setup: aspell not found: the build does not need it, the test suite skips its spelling test "
-                        "(sudo apt-get install aspell aspell-en to run it)")
+                        "(to run it: install aspell and its English dictionary)")  # no apt-get or dnf on this PATH
     assert lines[1].startswith("setup: creating .venv with Python 3.")
     assert lines[2] == "setup: installing pinned Python packages into .venv"
     assert lines[-1].startswith("setup: ready (.venv with Python 3.") and "pdfTeX" in lines[-1]
