@@ -3,6 +3,9 @@ reminder a build at config/config.yaml's placeholders ends with, and how the gra
 check finds the NetID in the PDF's text."""
 
 import copy
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,27 @@ def test_the_net_id_is_found_as_a_whole_word_after_its_label():
     assert not names_net_id(page, "l123", after=r"NetID:\s*")
     assert not names_net_id("Ada al123", "al123", after=r"NetID:\s*")  # not labelled
     assert names_net_id("Ada Lovelace (al123)", "al123") and not names_net_id("Ada Lovelace (al1234)", "al123")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not found")
+def test_every_character_a_name_may_hold_is_typeset_and_kept_in_the_metadata(tmp_path):
+    """The title page of report/theory.tex.j2, rendered with a name holding every character the
+    schema accepts, compiles without a missing glyph, and the PDF's author is that name."""
+    from pypdf import PdfReader
+    from render import latex_environment
+
+    pattern = yaml.safe_load(SCHEMA.read_text())["properties"]["student"]["properties"]["name"]["pattern"]
+    name = "".join(c for c in map(chr, range(0x20, 0x3000)) if re.search(pattern, f"a{c}a"))
+    assert len(name) > 200  # printable ASCII and most Latin letters
+    template = (ROOT / "report" / "theory.tex.j2").read_text()
+    title_page = template.split(r"\begin{document}")[0] + "\\begin{document}\n\\maketitle\n\\end{document}\n"
+    tex = latex_environment(ROOT / "report").from_string(title_page).render(student={"name": name, "net_id": "al123"})
+    (tmp_path / "title.tex").write_text(tex)
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp_path}", str(tmp_path / "title.tex")],
+        cwd=ROOT, capture_output=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    log = (tmp_path / "title.log").read_text(errors="replace")
+    assert proc.returncode == 0, log[-3000:]
+    assert "Missing character" not in log
+    assert PdfReader(tmp_path / "title.pdf").metadata["/Author"] == f"{name} (al123)"
