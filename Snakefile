@@ -31,7 +31,13 @@ rule all:
 
 
 onsuccess:
-    # what this run changed, printed last (results/changes.md; also in the HTML report)
+    # What this run changed, printed last (results/changes.md; also in the HTML report). While
+    # config/config.yaml's placeholder name or NetID is set, the build ends with a reminder
+    # (at exit: after Snakemake's own closing lines).
+    import atexit
     from changes import print_after_run
+    from check_submission import student_reminder
 
     print_after_run("results/changes.md", RUN_STARTED)
+    if reminder := student_reminder(config["student"]):
+        atexit.register(print, reminder)

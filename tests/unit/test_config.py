@@ -45,9 +45,9 @@ def set_key(config, dotted, value):
         ("data.n", 2.5, "data.n"),
         ("kde.sigma_min", -1.0, "kde.sigma_min"),
         ("seed", -3, "seed"),
-        ("net_id", "../x", "net_id"),  # unsafe file stem
-        ("net_id", "", "net_id"),
-        ("net_id", "a b", "net_id"),
+        ("student.net_id", "../x", "student.net_id"),  # unsafe file stem
+        ("student.net_id", "", "student.net_id"),
+        ("student.net_id", "a b", "student.net_id"),
         ("data.R", [], "data.R"),
         ("kde.R", 3, "kde.R"),  # not one of data.R
         ("kde.sigma_max", 0.001, "kde.sigma_min"),  # min >= max
@@ -76,8 +76,9 @@ def set_key(config, dotted, value):
         # radii that share a file tag
         ("data.R", [10, 10.0000001], "same radius"),
         # anchored names
-        ("net_id", "abc\n", "net_id"),
-        ("net_id", "a" * 65, "net_id"),
+        ("student.net_id", "abc\n", "student.net_id: 'abc\\n' is not a safe file stem"),
+        ("student.name", "Ada\n", "student.name"),
+        ("student.net_id", "a" * 65, "student.net_id"),
         ("robustness.seeds", [1, 2021], "robustness.seeds: 2021 is the report's own seed"),
         ("vi.kl.q_mean", 40.0, "vi.kl: the grid"),
     ],
@@ -123,17 +124,15 @@ def test_duplicate_and_empty_variants_are_refused(config):
 
 
 def test_numbers_written_as_text_get_the_schema_type(config):
-    """`--config 'em={tol: 0.001}'` arrives as strings from Snakemake's parser, `net_id=123` as an
-    int, and YAML reads `1e-9` (no dot) as text."""
-    cli = {"em": {"tol": "0.001", "restarts": "3"}, "net_id": 123, "data": {"R": ["10", "2.5"]}}
+    """`--config 'em={tol: 0.001}'` arrives as strings from Snakemake's parser, and YAML reads `1e-9` (no dot) as text."""
+    cli = {"em": {"tol": "0.001", "restarts": "3"}, "data": {"R": ["10", "2.5"]}}
     merged = copy.deepcopy(config)
     merged["em"].update(cli["em"])
-    merged["net_id"] = 123
     merged["data"]["R"] = ["10", "2.5"]
     merged["kde"]["R"] = 10
     out = check_config(merged, SCHEMA, [("config/config.yaml", config), ("--config", cli)])
     assert out["em"] == {"restarts": 3, "max_iter": config["em"]["max_iter"], "tol": 0.001}
-    assert out["net_id"] == "123" and out["data"]["R"] == [10.0, 2.5]
+    assert out["data"]["R"] == [10.0, 2.5]
     # text that is no number is refused, naming the key
     with pytest.raises(ConfigError, match="em.tol: 'ten'"):
         check_config(set_key(config, "em.tol", "ten"), SCHEMA)
@@ -141,7 +140,7 @@ def test_numbers_written_as_text_get_the_schema_type(config):
 
 def test_canonical_form_has_schema_order_and_types(config):
     out = check_config(config, SCHEMA)
-    assert list(out) == ["net_id", "seed", "data", "em", "kde", "ebm", "vi", "robustness", "report"]
+    assert list(out) == ["student", "seed", "data", "em", "kde", "ebm", "vi", "robustness", "report"]
     assert out["data"]["R"] == [10.0, 1.0] and all(type(r) is float for r in out["data"]["R"])
     assert type(out["data"]["K"]) is int and type(out["kde"]["R"]) is float
     assert list(out["ebm"]["variants"]) == sorted(config["ebm"]["variants"])
@@ -209,7 +208,7 @@ def test_python_vi_py_defaults_are_the_config(config):
     defaults = VI.Settings()
     assert defaults.seed == config["seed"]
     for section, values in config.items():
-        if section in ("net_id", "seed", "report", "robustness"):  # not parameters of the analysis
+        if section in ("student", "seed", "report", "robustness"):  # not parameters of the analysis
             continue
         for key, value in values.items():
             field = settings_name(section, key)

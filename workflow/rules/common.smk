@@ -24,7 +24,7 @@ VI = "workflow/VI.py"
 STYLE = "report/matplotlibrc"
 SCRIPTS = "workflow/scripts"
 COMMON = f"{SCRIPTS}/common.py"  # helpers every glue script imports: an input of every rule
-NET_ID = config["net_id"]
+NET_ID = config["student"]["net_id"]
 SUBMISSION = f"results/{NET_ID}.zip"
 
 

@@ -9,10 +9,10 @@
 
 
 def configuration_shown(config):
-    """The configuration as the reproducibility table shows it: without net_id (it names the
-    zip only), the report's date (printed by the PDF itself) and the EBM variants (Table 3
+    """The configuration as the reproducibility table shows it: without the student (named on
+    the title page), the report's date (printed by the PDF itself) and the EBM variants (Table 3
     of the report lists them with their results)."""
-    shown = {k: v for k, v in config.items() if k not in ("net_id", "report")}
+    shown = {k: v for k, v in config.items() if k not in ("student", "report")}
     shown["ebm"] = {k: v for k, v in shown["ebm"].items() if k != "variants"}
     return shown
 
@@ -64,7 +64,8 @@ rule render:
         tex="results/report/theory.tex",
         claims="results/report/claims.json",
     params:
-        context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R},
+        context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R,
+                 "student": {key: config["student"][key] for key in ("name", "net_id")}},  # in the schema's order
     log:
         "results/logs/render.log",
     benchmark:

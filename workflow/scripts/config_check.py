@@ -128,8 +128,8 @@ def describe(error) -> tuple[tuple, str]:
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         names = ", ".join(dotted((*path, k)) for k in unknown)
         return (*path, unknown[0]), f"unknown key {names}; allowed here: {allowed}"
-    if error.validator == "pattern" and path == ("net_id",):
-        return path, f"net_id: {error.instance!r} is not a safe file stem; use 1 to 64 letters, digits and underscores (e.g. abc123)"
+    if error.validator == "pattern" and path == ("student", "net_id"):
+        return path, f"student.net_id: {error.instance!r} is not a safe file stem; use 1 to 64 letters, digits and underscores (e.g. abc123)"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "type", "enum", "not") and error.schema.get("description"):
         return path, f"{dotted(path)}: {error.message} ({error.schema['description']})"
     return path, f"{dotted(path)}: {error.message}"
@@ -139,11 +139,12 @@ def describe(error) -> tuple[tuple, str]:
 
 
 def coerce_spellings(value, schema: dict, root: dict | None = None):
-    """`value` with numbers, booleans and names written as text given the schema's type.
+    """`value` with numbers and booleans written as text given the schema's type.
 
     YAML reads ``1e-9`` (no dot) as the string '1e-9', and Snakemake reads the nested values of
-    ``--config 'em={tol: 0.001}'`` as strings; ``--config net_id=123`` arrives as an int. Text
-    that is not a number stays text and is refused by the schema with the key's name.
+    ``--config 'em={tol: 0.001}'`` as strings. Text that is not a number stays text and is refused
+    by the schema with the key's name. A number where the schema wants text (``net_id: 0123``, which
+    YAML reads as the octal 83) is refused rather than guessed at.
     """
     root = root or schema
     schema = resolve(schema, root)
@@ -154,8 +155,6 @@ def coerce_spellings(value, schema: dict, root: dict | None = None):
                 for k, v in value.items()}
     if isinstance(value, list):
         return [coerce_spellings(v, schema.get("items", {}), root) for v in value]
-    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
     if kind in ("number", "integer") and isinstance(value, str):
         try:
             return float(value.strip())
