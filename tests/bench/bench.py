@@ -148,7 +148,7 @@ def main(argv=None) -> int:
         # (whose run of `python VI.py` repeats the homework's computations).
         shutil.rmtree(repo / "results")
         shutil.rmtree(repo / ".snakemake", ignore_errors=True)
-        no_check = [timed([*snakemake, f"results/{get_config(repo, 'net_id')}.zip"], repo)]
+        no_check = [timed([*snakemake, f"results/{get_config(repo, 'student.net_id')}.zip"], repo)]
 
     runs = {
         "cold build": cold, "nothing changed": nothing, "KDE change": kde, "EBM change": ebm,

@@ -340,7 +340,7 @@ def test_dry_run_with_the_slurm_profile(tmp_path):
 def test_slurm_build_matches_local_build(slurm, tmp_path, capsys):
     local = copy_repo(tmp_path / "local")
     cluster = copy_repo(tmp_path / "slurm")
-    net_id = yaml.safe_load((local / TINY).read_text())["net_id"]
+    net_id = yaml.safe_load((local / TINY).read_text())["student"]["net_id"]
 
     start = time.perf_counter()
     proc = run(

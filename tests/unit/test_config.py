@@ -1,5 +1,6 @@
-"""The config schema: the shipped config passes; each kind of bad value is
-rejected with a message that names the key."""
+"""The config check: the shipped configs pass; each kind of bad value is refused with
+one line naming the key and where the value came from; an accepted configuration is
+put in one canonical form whatever the spelling and order of its values."""
 
 import copy
 from pathlib import Path
@@ -7,7 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config_check import ConfigError, validate_config
+import config_check
+from config_check import ConfigError, check_config, validate_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -41,9 +45,9 @@ def set_key(config, dotted, value):
         ("data.n", 2.5, "data.n"),
         ("kde.sigma_min", -1.0, "kde.sigma_min"),
         ("seed", -3, "seed"),
-        ("net_id", "../x", "net_id"),  # unsafe file stem
-        ("net_id", "", "net_id"),
-        ("net_id", "a b", "net_id"),
+        ("student.net_id", "../x", "student.net_id"),  # unsafe file stem
+        ("student.net_id", "", "student.net_id"),
+        ("student.net_id", "a b", "student.net_id"),
         ("data.R", [], "data.R"),
         ("kde.R", 3, "kde.R"),  # not one of data.R
         ("kde.sigma_max", 0.001, "kde.sigma_min"),  # min >= max
@@ -51,12 +55,129 @@ def set_key(config, dotted, value):
         ("vi.kl.p_means", [0.0], "vi.kl.p_means"),  # lengths differ
         ("vi.kl.x_max", -20.0, "vi.kl.x_min"),
         ("vi.sweep.K_max", 5, "vi.sweep"),
+        ("vi.sweep.K_max", 10, "vi.sweep"),  # K_min == K_max: no sweep
+        # not finite
+        ("em.tol", float("nan"), "em.tol: nan is not a finite number"),
+        ("kde.sigma_max", float("inf"), "kde.sigma_max: inf is not a finite number"),
+        ("ebm.lr", float("nan"), "ebm.lr"),
+        ("ebm.base_var", float("inf"), "ebm.base_var"),
+        ("ebm.weight_decay", float("nan"), "ebm.weight_decay"),
+        ("ebm.quadrature_margin", float("inf"), "ebm.quadrature_margin"),
+        ("vi.sweep.R", float("nan"), "vi.sweep.R"),
+        ("vi.kl.q_sd", float("nan"), "vi.kl.q_sd"),
+        ("vi.kl.p_weights", [float("nan"), 1.0], "vi.kl.p_weights[0]: nan"),
+        ("data.R", [10, float("nan")], "data.R[1]: nan"),
+        ("data.n", float("nan"), "data.n: nan"),
+        # counts: an integer value, never a fraction or a boolean
+        ("data.K", 10.5, "data.K"),
+        ("ebm.steps", True, "ebm.steps"),
+        ("data.K", 1, "at least two components"),
+        ("data.K", 2000, "data.n: 1000 is smaller than data.K"),
+        # radii that share a file tag
+        ("data.R", [10, 10.0000001], "same radius"),
+        # anchored names
+        ("student.net_id", "abc\n", "student.net_id: 'abc\\n' is not a safe file stem"),
+        ("student.name", "Ada\n", "student.name"),
+        ("student.net_id", "a" * 65, "student.net_id"),
+        ("robustness.seeds", [1, 2021], "robustness.seeds: 2021 is the report's own seed"),
+        ("vi.kl.q_mean", 40.0, "vi.kl: the grid"),
     ],
 )
 def test_bad_values_name_the_key(config, key, value, expected):
     with pytest.raises(ConfigError) as err:
         validate_config(set_key(config, key, value), SCHEMA)
     assert expected in str(err.value)
+
+
+def test_one_line_per_problem_with_its_source(config, tmp_path):
+    """Each problem names the key and the layer it came from: config.yaml, a --configfile, --config."""
+    user = tmp_path / "mine.yaml"
+    user.write_text("em: {tol: .nan}\n")
+    bad = set_key(set_key(config, "em.tol", float("nan")), "data.n", 20.5)
+    bad["kde"]["sigma_num"] = 1
+    sources = config_check.command_line_sources([user], {"kde": {"sigma_num": 1}})
+    sources[0] = ("config/config.yaml", config)
+    with pytest.raises(ConfigError) as err:
+        check_config(bad, SCHEMA, sources)
+    lines = [line for line in str(err.value).splitlines() if line.startswith("  - ")]
+    assert len(lines) == 3
+    assert any("em.tol" in line and "--configfile" in line and "mine.yaml" in line for line in lines)
+    assert any("kde.sigma_num" in line and "[from --config]" in line for line in lines)
+    assert any("data.n" in line and "[from config/config.yaml]" in line for line in lines)
+    assert "Traceback" not in str(err.value)
+
+
+def test_duplicate_and_empty_variants_are_refused(config):
+    bad = copy.deepcopy(config)
+    bad["ebm"]["variants"]["tanh_again"] = {"activation": "tanh"}
+    with pytest.raises(ConfigError, match="tanh_again trains the same model as ebm.variants.tanh"):
+        validate_config(bad, SCHEMA)
+    same = copy.deepcopy(config)
+    same["ebm"]["variants"]["relu"] = {"activation": "relu"}  # the default already
+    with pytest.raises(ConfigError, match="ebm.variants.relu: .* changes nothing"):
+        validate_config(same, SCHEMA)
+    # equal after normalisation: 16.0 is the count 16
+    spelled = copy.deepcopy(config)
+    spelled["ebm"]["variants"]["w16"] = {"width": 16.0}
+    with pytest.raises(ConfigError, match="width_16 trains the same model as ebm.variants.w16"):
+        validate_config(spelled, SCHEMA)
+
+
+def test_numbers_written_as_text_get_the_schema_type(config):
+    """`--config 'em={tol: 0.001}'` arrives as strings from Snakemake's parser, and YAML reads `1e-9` (no dot) as text."""
+    cli = {"em": {"tol": "0.001", "restarts": "3"}, "data": {"R": ["10", "2.5"]}}
+    merged = copy.deepcopy(config)
+    merged["em"].update(cli["em"])
+    merged["data"]["R"] = ["10", "2.5"]
+    merged["kde"]["R"] = 10
+    out = check_config(merged, SCHEMA, [("config/config.yaml", config), ("--config", cli)])
+    assert out["em"] == {"restarts": 3, "max_iter": config["em"]["max_iter"], "tol": 0.001}
+    assert out["data"]["R"] == [10.0, 2.5]
+    # text that is no number is refused, naming the key
+    with pytest.raises(ConfigError, match="em.tol: 'ten'"):
+        check_config(set_key(config, "em.tol", "ten"), SCHEMA)
+
+
+def test_canonical_form_has_schema_order_and_types(config):
+    out = check_config(config, SCHEMA)
+    assert list(out) == ["student", "seed", "data", "em", "kde", "ebm", "vi", "robustness", "report"]
+    assert out["data"]["R"] == [10.0, 1.0] and all(type(r) is float for r in out["data"]["R"])
+    assert type(out["data"]["K"]) is int and type(out["kde"]["R"]) is float
+    assert list(out["ebm"]["variants"]) == sorted(config["ebm"]["variants"])
+    assert out["seed"] == 2021 and type(out["seed"]) is int
+
+
+def shuffled(tree, draw):
+    """`tree` with every mapping's keys in an order drawn by hypothesis."""
+    if isinstance(tree, dict):
+        keys = draw(st.permutations(list(tree)))
+        return {k: shuffled(tree[k], draw) for k in keys}
+    if isinstance(tree, list):
+        return [shuffled(v, draw) for v in tree]
+    return tree
+
+
+def respelled(tree, draw):
+    """`tree` with numbers respelled: 10 <-> 10.0, a float through its YAML text and back."""
+    if isinstance(tree, dict):
+        return {k: respelled(v, draw) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [respelled(v, draw) for v in tree]
+    if isinstance(tree, bool) or not isinstance(tree, (int, float)):
+        return tree
+    if float(tree).is_integer() and draw(st.booleans()):
+        return float(tree) if isinstance(tree, int) else int(tree)
+    text = draw(st.sampled_from([repr(float(tree)), f"{float(tree):.17g}", f"{float(tree):e}", f"{float(tree):.6e}".replace(".000000", "")]))
+    return yaml.safe_load(text) if isinstance(tree, float) else tree
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_equal_values_give_equal_params(data):
+    """Any order of any mapping and any spelling of its numbers: the same canonical config, same repr."""
+    base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    variant = respelled(shuffled(base, data.draw), data.draw)
+    assert repr(check_config(variant, SCHEMA)) == repr(check_config(base, SCHEMA))
 
 
 def test_unknown_keys_are_named(config):
@@ -87,7 +208,7 @@ def test_python_vi_py_defaults_are_the_config(config):
     defaults = VI.Settings()
     assert defaults.seed == config["seed"]
     for section, values in config.items():
-        if section in ("net_id", "seed", "report", "robustness"):  # not parameters of the analysis
+        if section in ("student", "seed", "report", "robustness"):  # not parameters of the analysis
             continue
         for key, value in values.items():
             field = settings_name(section, key)

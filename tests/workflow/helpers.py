@@ -28,11 +28,17 @@ def copy_repo(dest: Path) -> Path:
 
 
 def snakemake(repo: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run Snakemake in `repo` on the tiny config; output captured as text. (The config file goes
-    last: --configfile takes every word after it, targets included.)"""
+    """Run Snakemake in `repo` on the tiny config; output captured as text. (The config files go
+    last: --configfile takes every word after it, targets included. A `--configfile F` among `args`
+    is layered over the tiny config: a second --configfile option would replace the first.)"""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    args, extra = list(args), []
+    if "--configfile" in args:
+        i = args.index("--configfile")
+        extra = args[i + 1 : i + 2]
+        del args[i : i + 2]
     proc = subprocess.run(
-        [SNAKEMAKE, "--cores", "2", *args, "--configfile", TINY],
+        [SNAKEMAKE, "--cores", "2", *args, "--configfile", TINY, *extra],
         cwd=repo, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
     )
     if check and proc.returncode != 0:

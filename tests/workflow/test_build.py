@@ -5,13 +5,13 @@ the errors a user sees."""
 import hashlib
 import json
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+import check_submission
 from helpers import ROOT, TINY, copy_repo, edited_config, planned_rules, snakemake
 
 pytestmark = pytest.mark.slow
@@ -25,12 +25,12 @@ def built(tmp_path_factory):
 
 
 def net_id(repo: Path) -> str:
-    return yaml.safe_load((repo / TINY).read_text())["net_id"]
+    return yaml.safe_load((repo / TINY).read_text())["student"]["net_id"]
 
 
 def pdf_text(repo: Path) -> str:
-    out = subprocess.run(["pdftotext", str(repo / "results" / "theory.pdf"), "-"], capture_output=True, text=True, check=True)
-    return " ".join(out.stdout.split())
+    """The PDF's text, read as the grader's check reads it (pypdf), whitespace runs collapsed."""
+    return " ".join(check_submission.pdf_text(repo / "results" / "theory.pdf"))
 
 
 def test_zip_holds_exactly_the_pdf_and_the_code(built):
@@ -41,6 +41,14 @@ def test_zip_holds_exactly_the_pdf_and_the_code(built):
         assert zf.read("theory.pdf") == (built / "results" / "theory.pdf").read_bytes()
     report = (built / "results" / "check" / f"{net_id(built)}.txt").read_text()
     assert "python VI.py: ran" in report
+    assert f"theory.pdf shows the zip's NetID {net_id(built)}: on the first page and in the author metadata" in report
+
+
+def test_title_page_and_metadata_name_the_student(built):
+    student = yaml.safe_load((built / TINY).read_text())["student"]
+    pdf = built / "results" / "theory.pdf"
+    assert f"{student['name']} NetID: {student['net_id']}" in check_submission.pdf_text(pdf)[0]
+    assert check_submission.pdf_author(pdf) == f"{student['name']} ({student['net_id']})"
 
 
 def test_pdf_shows_the_computed_numbers(built):
@@ -102,10 +110,40 @@ def test_bad_config_stops_before_any_job_and_names_the_key(built):
         proc = snakemake(built, check=False)
     assert proc.returncode != 0
     assert "em.restarts" in proc.stdout + proc.stderr
-    proc = snakemake(built, "--config", "net_id=../x", check=False)
-    assert proc.returncode != 0 and "net_id" in proc.stdout + proc.stderr
+    proc = snakemake(built, "--config", "student={name: A, net_id: ../x}", check=False)
+    assert proc.returncode != 0 and "student.net_id" in proc.stdout + proc.stderr
     after = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
     assert before == after  # nothing built was touched
+
+
+@pytest.mark.parametrize("layer", ["configfile", "config"])
+def test_each_problem_is_one_line_naming_key_and_source(built, layer):
+    """The cases of a user's first hour: NaN, a radius given twice, a name with a newline, a duplicate
+    variant, over a finished build: one line each, the layer named, no traceback, nothing touched."""
+    before = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
+    bad = built / "bad.yaml"
+    bad.write_text('em: {tol: .nan}\ndata: {R: [10, 10.0000001]}\nstudent: {net_id: "abc\\n"}\n')
+    if layer == "configfile":
+        proc = snakemake(built, "--configfile", str(bad), check=False)
+        source = "[from --configfile bad.yaml]"
+    else:
+        proc = snakemake(built, "--config", "em={tol: .nan}", "ebm={variants: {tanh_again: {activation: tanh}}}",
+                         check=False)
+        source = "[from --config]"
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    problems = [line for line in out.splitlines() if line.startswith("  - ")]
+    assert problems and all(source in line or "config_tiny.yaml" in line for line in problems), out
+    assert any(line.startswith("  - em.tol: nan is not a finite number") for line in problems), out
+    after = {p: p.stat().st_mtime_ns for p in (built / "results").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_respelled_values_give_the_same_zip(built, tmp_path):
+    """seed: 7.0 is the seed 7: the same parameters, nothing to do, the same bytes."""
+    respelled = tmp_path / "respelled.yaml"
+    respelled.write_text("seed: 7.0\ndata: {R: [10.0, 1.0], n: 200.0}\nem: {tol: 0.000001}\n")
+    assert planned_rules(built, "--configfile", str(respelled)) == {}
 
 
 def result_digests(repo: Path) -> dict[str, str]:

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 # How the tests change each config key of the README's table: (dotted key, new value).
 CONFIG_CHANGES = {
-    "net_id": ("net_id", "other_id"),
+    "student.name": ("student.name", "Other Name"),
+    "student.net_id": ("student.net_id", "other_id"),
     "seed": ("seed", 8),
     "data": ("data.n", 210),
     "em": ("em.restarts", 3),
@@ -70,7 +71,8 @@ def change_config(repo: Path, dotted: str, value) -> str:
 def test_readme_covers_every_config_key_and_code_file():
     listed = {what for what, _ in ROWS}
     config = yaml.safe_load((ROOT / TINY).read_text())
-    top_level = {k for k in config if k != "vi"} | {f"vi.{k}" for k in config.get("vi", {})}
+    split = ("vi", "student")  # sections the table lists key by key
+    top_level = {k for k in config if k not in split} | {f"{s}.{k}" for s in split for k in config.get(s, {})}
     assert top_level <= listed, f"README table lacks config keys {top_level - listed}"
     code = {"workflow/VI.py", "report/theory.tex.j2"} | {
         p.relative_to(ROOT).as_posix()
@@ -106,3 +108,64 @@ def rules_after(repo: Path, what: str) -> set[str]:
 def test_a_change_reruns_exactly_what_depends_on_it(repo, what, expected):
     assert planned_rules(repo) == {}, "the build is not up to date before the change"
     assert rules_after(repo, what) == expected
+
+
+# --- rebuild by value, not by spelling -------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def respell(tree, draw):
+    """`tree` with every mapping in a drawn order and numbers respelled (10 <-> 10.0, 1e-06 <-> 1.0e-06 <-> 0.000001)."""
+    if isinstance(tree, dict):
+        return {k: respell(tree[k], draw) for k in draw(st.permutations(list(tree)))}
+    if isinstance(tree, list):
+        return [respell(v, draw) for v in tree]
+    if isinstance(tree, bool) or not isinstance(tree, (int, float)):
+        return tree
+    if float(tree).is_integer() and abs(tree) < 1e15:
+        return draw(st.sampled_from([int(tree), float(tree)]))
+    return draw(st.sampled_from([float(tree), f"{float(tree):e}", f"{float(tree):.20f}".rstrip("0")]))
+
+
+@settings(max_examples=3, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_equal_values_in_any_spelling_or_order_plan_nothing(repo, data):
+    config = yaml.safe_load((repo / TINY).read_text())
+    # the drawn spelling as YAML text: '1.0e-06' and '0.000001' are written as such (YAML reads 1e-06 as text,
+    # which the config check reads as the number)
+    text = yaml.safe_dump(respell(config, data.draw), sort_keys=False)
+    path = repo / "respelled.yaml"
+    path.write_text(text)
+    assert planned_rules(repo, "--configfile", str(path)) == {}, text
+
+
+def test_sorted_keys_plan_nothing(repo):
+    path = repo / "sorted.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load((repo / TINY).read_text()), sort_keys=True))
+    assert planned_rules(repo, "--configfile", str(path)) == {}
+
+
+def test_touching_every_file_plans_nothing(repo):
+    """File times never decide (a checkout of another branch and back): content does."""
+    for path in repo.rglob("*"):
+        if path.is_file() and "results" not in path.parts and ".snakemake" not in path.parts:
+            path.touch()
+    assert planned_rules(repo) == {}
+
+
+def test_a_change_lists_the_numbers_it_moved(repo):
+    original = change_config(repo, "kde.sigma_num", 11)
+    try:
+        proc = snakemake(repo)
+        changes = (repo / "results" / "changes.md").read_text()
+        assert "kde_sigma" in changes and "em_R10_mean_error_max" not in changes, changes
+        assert "Changes of the headline numbers" in proc.stdout + proc.stderr
+    finally:
+        (repo / TINY).write_text(original)
+    snakemake(repo)  # back to the original numbers
+    assert "kde_sigma" in (repo / "results" / "changes.md").read_text()
+    snakemake(repo, "--forcerun", "changes")
+    assert "No headline number changed" in (repo / "results" / "changes.md").read_text()

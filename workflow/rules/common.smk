@@ -4,15 +4,27 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from config_check import validate_config  # noqa: E402
+import config_check  # noqa: E402
 
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+# Checked and made canonical in place (schema order, schema types) before any rule reads it,
+# so that params, compared by repr, are equal whenever the values are. A refused
+# configuration stops here, one line per problem, with nothing run or removed.
+try:
+    _canonical = config_check.check_config(
+        config,
+        Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
+        config_check.command_line_sources(workflow.config_settings.configfiles, workflow.config_settings.config),
+    )
+except config_check.ConfigError as _error:
+    sys.exit(str(_error))
+config.clear()
+config.update(_canonical)
 
 VI = "workflow/VI.py"
 STYLE = "report/matplotlibrc"
 SCRIPTS = "workflow/scripts"
 COMMON = f"{SCRIPTS}/common.py"  # helpers every glue script imports: an input of every rule
-NET_ID = config["net_id"]
+NET_ID = config["student"]["net_id"]
 SUBMISSION = f"results/{NET_ID}.zip"
 
 
@@ -24,11 +36,7 @@ REPORT_SECTIONS = []  # template files included by report/theory.tex.j2
 QUESTIONS = []  # question numbers the grader's check looks for in the PDF text
 
 
-def r_tag(R):
-    """Wildcard form of a radius: 10 -> '10', 2.5 -> '2.5'."""
-    return f"{float(R):g}"
-
-
+r_tag = config_check.r_tag  # wildcard form of a radius: 10 -> '10', 2.5 -> '2.5'
 R_TAGS = [r_tag(R) for R in config["data"]["R"]]
 KDE_R = r_tag(config["kde"]["R"])
 

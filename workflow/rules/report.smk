@@ -9,10 +9,10 @@
 
 
 def configuration_shown(config):
-    """The configuration as the reproducibility table shows it: without net_id (it names the
-    zip only), the report's date (printed by the PDF itself) and the EBM variants (Table 3
+    """The configuration as the reproducibility table shows it: without the student (named on
+    the title page), the report's date (printed by the PDF itself) and the EBM variants (Table 3
     of the report lists them with their results)."""
-    shown = {k: v for k, v in config.items() if k not in ("net_id", "report")}
+    shown = {k: v for k, v in config.items() if k not in ("student", "report")}
     shown["ebm"] = {k: v for k, v in shown["ebm"].items() if k != "variants"}
     return shown
 
@@ -54,6 +54,7 @@ rule render:
     input:
         template="report/theory.tex.j2",
         script=f"{SCRIPTS}/render.py",
+        claims_code=f"{SCRIPTS}/claims.py",
         common=COMMON,
         em=expand("results/em/R{R}.json", R=R_TAGS),
         sections=REPORT_SECTIONS,
@@ -61,8 +62,10 @@ rule render:
         **{f"table_{name}": path for name, path in REPORT_TABLES.items()},
     output:
         tex="results/report/theory.tex",
+        claims="results/report/claims.json",
     params:
-        context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R},
+        context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R,
+                 "student": {key: config["student"][key] for key in ("name", "net_id")}},  # in the schema's order
     log:
         "results/logs/render.log",
     benchmark:
@@ -176,3 +179,27 @@ rule check_submission:
         runtime=5,
     script:
         "../scripts/check_submission.py"
+
+
+rule changes:
+    message:
+        "What this build changed: headline numbers against the previous build"
+    input:
+        summary="results/robustness/summary.json",
+        script=f"{SCRIPTS}/changes.py",
+        common=COMMON,
+    output:
+        md=report("results/changes.md", caption="../report/changes.rst", category="Changes"),
+    params:
+        state="results/.changes/headline.json",  # the previous build's numbers, replaced by this build's
+    log:
+        "results/logs/changes.log",
+    benchmark:
+        "results/benchmarks/changes.tsv"
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/changes.py"

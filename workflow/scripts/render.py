@@ -5,7 +5,8 @@ fails the build (StrictUndefined) instead of leaving a blank in the PDF."""
 from pathlib import Path
 
 import jinja2
-from common import logged, read_json
+from claims import all_claims
+from common import logged, read_json, write_json
 
 
 def num(x, digits=3) -> str:
@@ -58,6 +59,10 @@ def main(snakemake):
             context[name[len("json_"):]] = read_json(inp[name])
         elif name.startswith("table_"):
             context["tables"][name[len("table_"):]] = Path(inp[name]).read_text()
+    ctx = context
+    context["claims"] = all_claims(ctx["em"], ctx["kde"], ctx["kde_R"], ctx["vi_elbo"], ctx["vi_sweep"], ctx["ebm_kde"],
+                                   ctx["K"], ctx["n"])
+    write_json(snakemake.output.claims, context["claims"])
     template = Path(inp.template)
     text = latex_environment(template.parent).get_template(template.name).render(**context)
     Path(snakemake.output.tex).write_text(text)
