@@ -125,6 +125,8 @@ def test_duplicate_and_empty_variants_are_refused(config):
 
 def test_numbers_written_as_text_get_the_schema_type(config):
     """`--config 'em={tol: 0.001}'` arrives as strings from Snakemake's parser, and YAML reads `1e-9` (no dot) as text."""
+    assert config_check.number_from_text(".nan") != config_check.number_from_text(".nan")  # NaN, then refused
+    assert config_check.number_from_text("1e-9") == 1e-9 and config_check.number_from_text("ten") == "ten"
     cli = {"em": {"tol": "0.001", "restarts": "3"}, "data": {"R": ["10", "2.5"]}}
     merged = copy.deepcopy(config)
     merged["em"].update(cli["em"])

@@ -64,8 +64,10 @@ def test_pdf_shows_the_computed_numbers(built):
 
 
 def latex_problems(log: str) -> list[str]:
-    """Warnings of a pdflatex log that a clean document must not have."""
-    problems = [line for line in log.splitlines() if re.search(r"(LaTeX|Package \w+) Warning|Missing character", line)]
+    """Warnings of a pdflatex log that a clean document must not have (a page holding only floats is a
+    matter of layout, which moves with the length of the prose chosen from the numbers)."""
+    problems = [line for line in log.splitlines()
+                if re.search(r"(LaTeX|Package \w+) Warning|Missing character", line) and "contains only floats" not in line]
     for match in re.finditer(r"^(Overfull|Underfull) \\[hv]box \((?:badness \d+|([\d.]+)pt too \w+)\)[^\n]*", log, re.M):
         if match[1] == "Overfull" and float(match[2] or 0) > 1.0:
             problems.append(match[0])

@@ -156,13 +156,24 @@ def coerce_spellings(value, schema: dict, root: dict | None = None):
     if isinstance(value, list):
         return [coerce_spellings(v, schema.get("items", {}), root) for v in value]
     if kind in ("number", "integer") and isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return value
+        return number_from_text(value)
     if kind == "boolean" and isinstance(value, str):
         return {"true": True, "false": False}.get(value.strip().lower(), value)
     return value
+
+
+def number_from_text(text: str):
+    """The number `text` spells in YAML (`.nan`, `.inf`, `1.0e-9`) or Python (`1e-9`, `nan`); else `text`."""
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        parsed = None
+    if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
+        return parsed
+    try:
+        return float(text.strip())
+    except ValueError:
+        return text
 
 
 # --- checks a JSON schema cannot express ----------------------------------------------------
