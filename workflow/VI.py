@@ -45,24 +45,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-
-
-class _LazyTorch:
-    """Stands for the torch module until first used, then imports it and steps aside.
-
-    torch takes about two seconds to load and only Questions 1.4-1.7 use it: the build runs
-    the other questions in processes of their own, which then never load it. (Not registered
-    as sys.modules["torch"]: libraries such as matplotlib look there and would load it.)
-    """
-
-    def __getattr__(self, name: str):
-        import torch as module
-
-        globals()["torch"] = module  # from now on VI's functions see the module itself
-        return getattr(module, name)
-
-
-torch = _LazyTorch()
+import torch
+from torch import nn
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -490,15 +474,15 @@ def tune_kde_sigma(
 # E_{p_theta}[grad E_theta] (Question 1.6): autograd through A_hat computes it.
 
 ACTIVATIONS = ("relu", "softplus", "tanh", "elu", "silu")
-DTYPE = "float64"  # torch dtype of evaluation, and the default of every function below
-TRAIN_DTYPE = "float32"  # torch dtype of training
+DTYPE = torch.float64  # evaluation, and the default of every function below
+TRAIN_DTYPE = torch.float32  # training
 
 
-def activation_function(name: str):
-    """The hidden units' nonlinearity of that name (one of ACTIVATIONS)."""
+def activation_function(name: str) -> nn.Module:
+    """The hidden units' nonlinearity of that name (one of ACTIVATIONS), as a torch module."""
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
-    return {"relu": torch.relu, "tanh": torch.tanh}.get(name) or getattr(torch.nn.functional, name)
+    return {"relu": nn.ReLU, "softplus": nn.Softplus, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}[name]()
 
 
 @dataclass
@@ -540,81 +524,49 @@ def ebm_config(settings) -> EBMConfig:
     return EBMConfig(**{key: getattr(settings, f"ebm_{key}") for key in asdict(EBMConfig())})
 
 
-class ShallowEnergy:
+class ShallowEnergy(nn.Module):
     """E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2 for x of shape (n, 2); returns (n,).
 
-    The tensors, named as torch.nn.Linear names them: hidden.weight W (width, 2), hidden.bias
-    b (width,), out.weight v (1, width), out.bias c (1,); and log_beta, with beta = 1 / base_var
-    fixed, or learned when learn_base_var is true. Either way beta > 0, so exp(E_theta) is
-    integrable for every parameter value. W, b, v, c start as torch.nn.Linear's do: uniform
-    on +-1/sqrt(fan_in), drawn from torch's generator in that order.
+    hidden = nn.Linear(2, width) holds W (width, 2) and b (width,); out = nn.Linear(width, 1)
+    holds v (1, width) and c (1,); both start as nn.Linear does (uniform on +-1/sqrt(fan_in)).
+    log_beta, with beta = 1 / base_var, is a parameter when learn_base_var is true and a
+    fixed buffer otherwise. Either way beta > 0, so exp(E_theta) is integrable for every
+    parameter value.
     """
 
     def __init__(
         self, width: int, activation: str, base_var: float, input_scale: float, learn_base_var: bool = False, dtype=DTYPE
     ):
-        self.act = activation_function(activation)
+        super().__init__()
         self.width, self.activation = int(width), activation
         self.input_scale = float(input_scale)
         self.learn_base_var = bool(learn_base_var)
-        dt = getattr(torch, dtype)
-
-        def linear_init(shape, fan_in):  # torch.nn.Linear's bound: kaiming_uniform with a = sqrt(5)
-            bound = math.sqrt(3.0) * (math.sqrt(2.0 / 6.0) / math.sqrt(fan_in))
-            return torch.empty(shape, dtype=dt).uniform_(-bound, bound)
-
-        self.state = {
-            "hidden.weight": linear_init((width, 2), 2),
-            "hidden.bias": torch.empty(width, dtype=dt).uniform_(-1 / math.sqrt(2), 1 / math.sqrt(2)),
-            "out.weight": linear_init((1, width), width),
-            "out.bias": torch.empty(1, dtype=dt).uniform_(-1 / math.sqrt(width), 1 / math.sqrt(width)),
-            "log_beta": torch.tensor(-math.log(base_var), dtype=dt),
-        }
-        for _, p in self.named_parameters():
-            p.requires_grad_(True)
-
-    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
-        """The trained tensors: all but log_beta unless it is learned."""
-        return [(k, v) for k, v in self.state.items() if k != "log_beta" or self.learn_base_var]
-
-    def parameters(self) -> list[torch.Tensor]:
-        return [p for _, p in self.named_parameters()]
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return dict(self.state)
-
-    def load_state_dict(self, state: dict) -> None:
-        with torch.no_grad():
-            for k, v in state.items():
-                self.state[k].copy_(v)
-
-    def to(self, dtype: str) -> ShallowEnergy:
-        """Convert every tensor to the torch dtype of that name (trained ones stay trainable)."""
-        trained = {k for k, _ in self.named_parameters()}
-        self.state = {k: v.detach().to(getattr(torch, dtype)).requires_grad_(k in trained) for k, v in self.state.items()}
-        return self
+        self.hidden = nn.Linear(2, self.width, dtype=dtype)
+        self.act = activation_function(activation)
+        self.out = nn.Linear(self.width, 1, dtype=dtype)
+        log_beta = torch.tensor(-math.log(base_var), dtype=dtype)
+        if self.learn_base_var:
+            self.log_beta = nn.Parameter(log_beta)
+        else:
+            self.register_buffer("log_beta", log_beta)
 
     @property
     def base_var(self) -> float:
         """The variance 1 / beta of the confinement (its current value when learned)."""
-        return float(torch.exp(-self.state["log_beta"].detach()))
+        return float(torch.exp(-self.log_beta.detach()))
 
-    def network(self, x: torch.Tensor, state: dict | None = None) -> torch.Tensor:
+    def network(self, x: torch.Tensor) -> torch.Tensor:
         """The shallow network v . act(W x / s + b) + c alone, shape (n,)."""
-        t = self.state if state is None else state
-        linear = torch.nn.functional.linear  # x W^T + b
-        hidden = self.act(linear(x / self.input_scale, t["hidden.weight"], t["hidden.bias"]))
-        return linear(hidden, t["out.weight"], t["out.bias"]).squeeze(-1)
+        return self.out(self.act(self.hidden(x / self.input_scale))).squeeze(-1)
 
-    def __call__(self, x: torch.Tensor, state: dict | None = None) -> torch.Tensor:
-        """E_theta at the rows of x, with the model's tensors or those of `state` (same names)."""
-        t = self.state if state is None else state
-        return self.network(x, t) - 0.5 * torch.exp(t["log_beta"]) * torch.sum(x * x, dim=-1)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """E_theta at the rows of x (n, 2). Shape (n,)."""
+        return self.network(x) - 0.5 * torch.exp(self.log_beta) * torch.sum(x * x, dim=-1)
 
 
 def to_tensor(x, dtype=DTYPE) -> torch.Tensor:
-    """A numpy array (or anything array-like) as a torch tensor of the dtype of that name."""
-    return torch.as_tensor(np.asarray(x, dtype=float), dtype=getattr(torch, dtype))
+    """A numpy array (or anything array-like) as a torch tensor of that dtype."""
+    return torch.as_tensor(np.asarray(x, dtype=float), dtype=dtype)
 
 
 def torch_seed(seed: int, *keys) -> int:
@@ -693,10 +645,9 @@ def self_normalised_estimate(values: torch.Tensor, log_w: torch.Tensor) -> torch
 def per_point_energy_gradients(energy: ShallowEnergy, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """grad_theta E_theta(x_m) for each row of x (M, 2): parameter name -> (M, *parameter shape)."""
     params = {k: p.detach() for k, p in energy.named_parameters()}
-    fixed = {k: v for k, v in energy.state_dict().items() if k not in params}
 
-    def energy_at(p, x_m):
-        return energy(x_m[None], {**fixed, **p})[0]
+    def energy_at(p, x_m):  # E_theta(x_m) as a function of the parameters p (the buffers stay the model's)
+        return torch.func.functional_call(energy, p, (x_m[None],))[0]
 
     return torch.func.vmap(torch.func.grad(energy_at), in_dims=(None, 0))(params, x)
 
@@ -715,6 +666,24 @@ def ebm_objective(energy: ShallowEnergy, x: torch.Tensor, x_q: torch.Tensor, log
     return energy(x).mean() - importance_log_partition(importance_log_weights(energy, x_q, log_q))
 
 
+def gradient_estimator_check(energy: ShallowEnergy, x: torch.Tensor, x_q: torch.Tensor, log_q: torch.Tensor) -> dict:
+    """Q1.6 in numbers: autograd's gradient of L_hat against the homework's estimator of it,
+    (1/n) sum_i grad E_theta(x_i) - N_hat / D_hat, at the current parameters.
+
+    Returns the largest absolute difference over every parameter entry and, for scale, the
+    largest absolute entry of the gradient.
+    """
+    names = [k for k, _ in energy.named_parameters()]
+    autograd = torch.autograd.grad(ebm_objective(energy, x, x_q, log_q), [p for _, p in energy.named_parameters()])
+    data_term = per_point_energy_gradients(energy, x)
+    model_term = importance_grad_log_partition(energy, x_q, log_q)
+    estimator = [data_term[k].mean(dim=0) - model_term[k] for k in names]
+    return {
+        "grad_estimator_max_abs_diff": max(float((a - e).abs().max()) for a, e in zip(autograd, estimator)),
+        "grad_max_abs": max(float(a.abs().max()) for a in autograd),
+    }
+
+
 def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> float:
     """A(theta) on the square [-lim, lim]^2: log of the sum of exp(E_theta) over num x num nodes times h^2.
 
@@ -730,53 +699,15 @@ def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> flo
 # Training and evaluation.
 
 
-class Optimizer:
-    """Full-batch Adam, AdamW or SGD with momentum 0.9, written out (the update rules of torch.optim).
-
-    adam:  g <- g + weight_decay * theta;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-           theta <- theta - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
-    adamw: the same without the L2 term, after the decoupled decay theta <- (1 - lr * weight_decay) theta.
-    sgd:   g <- g + weight_decay * theta;  m <- 0.9 m + g;  theta <- theta - lr * m.
-    (torch.optim itself would do the same, but its first use imports torch's compiler, two
-    seconds per process.)
-    """
-
-    BETAS, EPS, MOMENTUM = (0.9, 0.999), 1e-8, 0.9
-
-    def __init__(self, params, name: str, lr: float, weight_decay: float):
-        if name not in ("adam", "adamw", "sgd"):
-            raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
-        self.params = list(params)
-        self.name, self.lr, self.weight_decay = name, lr, weight_decay
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = 0
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def step(self) -> None:
-        with torch.no_grad():
-            self._step()
-
-    def _step(self) -> None:
-        self.t += 1
-        b1, b2 = self.BETAS
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad
-            if self.name == "adamw":
-                p.mul_(1.0 - self.lr * self.weight_decay)
-            elif self.weight_decay:
-                g = g.add(p, alpha=self.weight_decay)
-            if self.name == "sgd":
-                m.mul_(self.MOMENTUM).add_(g)
-                p.add_(m, alpha=-self.lr)
-                continue
-            m.lerp_(g, 1.0 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
-            denom = (v.sqrt() / math.sqrt(1.0 - b2**self.t)).add_(self.EPS)
-            p.addcdiv_(m, denom, value=-self.lr / (1.0 - b1**self.t))
+def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """torch.optim's Adam, AdamW (decoupled weight decay) or SGD with momentum 0.9, full batch."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
 
 
 def train_ebm(
@@ -795,7 +726,7 @@ def train_ebm(
     the importance weights. `energy` is left at the step with the highest validation
     log-likelihood. Returns (trace of those four quantities, each of shape (steps,), best step).
     """
-    opt = Optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
+    opt = make_optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
     n, n_val = len(train), len(validation)
     x_all = torch.cat([train, validation, x_q])  # one forward pass per step serves all three sets
     trace = {k: np.empty(cfg.steps) for k in ("train_loglik", "validation_loglik", "log_partition", "ess")}
@@ -935,10 +866,12 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMConfig, log=
     )
     train_seconds = time.perf_counter() - start
     energy.to(DTYPE)  # the trained parameters, exactly, in double precision
+    log_q = to_tensor(gmm_log_density(x_q, truth))
     summary = {
         "config": asdict(cfg),
         "best_step": best_step,
         "ess_min_during_training": float(trace["ess"].min()),
+        **gradient_estimator_check(energy, to_tensor(data["train"]), to_tensor(x_q), log_q),
         **evaluate_ebm(energy, data, truth, x_q, x_check, cfg, R),
     }
     log(f"trained {cfg.steps} steps in {train_seconds:.1f} s; kept step {best_step}")
