@@ -41,7 +41,7 @@ import math
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,135 @@ import torch
 from torch import nn
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+# ----------------------------------------------------------------------------
+# Settings
+# ----------------------------------------------------------------------------
+#
+# The homework's parameters, one dataclass per section of the build's
+# config/config.yaml (same names, same order, same defaults: a test keeps them equal).
+
+
+@dataclass
+class DataSettings:
+    """Q1.1: K components, n points in each of train / validation / test, for every radius R."""
+
+    K: int = 10
+    n: int = 1000
+    R: tuple = (10.0, 1.0)
+
+
+@dataclass
+class EMSettings:
+    """Q1.2: random initialisations, EM steps per initialisation at most, and the stopping
+    tolerance on the rise of the mean log-likelihood (nats per point)."""
+
+    restarts: int = 10
+    max_iter: int = 2000
+    tol: float = 1e-9
+
+
+@dataclass
+class KDESettings:
+    """Q1.3 on the data of radius R: a coarse log grid of sigma (a variance) from sigma_min
+    to sigma_max with sigma_num values, then refine_num values between the best one's neighbours."""
+
+    R: float = 10.0
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+    sigma_num: int = 31
+    refine_num: int = 21
+
+
+@dataclass
+class EBMSettings:
+    """Q1.4-1.7, the energy-based model (trained on the KDE's data).
+
+    width, activation:   the hidden layer.
+    base_var:            variance of the confinement N(0, base_var I_2); learned (as log beta,
+                         starting from this value) when learn_base_var is true.
+    optimizer, lr, weight_decay, steps: full-batch gradient ascent ("adam", "adamw" or "sgd").
+    importance_M:        points drawn once from q for training (the homework's M = 5000).
+    check_M:             a fresh, larger sample from q used only to check A_hat after training.
+    quadrature_margin, quadrature_num: the grid [-(R + margin), R + margin]^2 with num nodes
+                         per axis on which A is also computed by quadrature.
+    init:                which random initialisation of the network (each has its own stream).
+    threads:             torch's CPU threads (fixed, so that sums are taken in the same order).
+    log_every:           a progress line every this many steps (0: silent).
+    """
+
+    width: int = 32
+    activation: str = "relu"
+    base_var: float = 1.0
+    learn_base_var: bool = False
+    optimizer: str = "adam"
+    lr: float = 0.03
+    weight_decay: float = 0.0
+    steps: int = 2000
+    importance_M: int = 5000
+    check_M: int = 100_000
+    quadrature_margin: float = 8.0
+    quadrature_num: int = 801
+    init: int = 0
+    threads: int = 1
+    log_every: int = 250
+
+
+@dataclass
+class KLSettings:
+    """Q2.2: p = sum_j p_weights[j] N(p_means[j], p_sds[j]^2), q = N(q_mean, q_sd^2) (standard
+    deviations); the integrals by the trapezoidal rule on x_num points of [x_min, x_max]."""
+
+    p_weights: tuple = (0.3, 0.7)
+    p_means: tuple = (-3.0, 3.0)
+    p_sds: tuple = (1.0, 1.0)
+    q_mean: float = 3.0
+    q_sd: float = 0.5
+    x_min: float = -15.0
+    x_max: float = 15.0
+    x_num: int = 3001
+
+
+@dataclass
+class ELBOSettings:
+    """Q2.3: random q per test point that check log p(x) = ELBO + KL."""
+
+    random_q: int = 20
+
+
+@dataclass
+class SweepSettings:
+    """Q2.4: radius R (fixed R), the neighbour distance 2 R sin(pi / K_ref) (fixed spacing),
+    K_num log-spaced K from K_min to K_max, n test points per regime."""
+
+    R: float = 10.0
+    K_ref: int = 10
+    K_min: int = 10
+    K_max: int = 10000
+    K_num: int = 13
+    n: int = 1000
+
+
+@dataclass
+class VISettings:
+    """Part 2 (Q2.3 also uses the mixtures of `data`)."""
+
+    kl: KLSettings = field(default_factory=KLSettings)
+    elbo: ELBOSettings = field(default_factory=ELBOSettings)
+    sweep: SweepSettings = field(default_factory=SweepSettings)
+
+
+@dataclass
+class Settings:
+    """Every parameter of the homework: the root seed and one section per part."""
+
+    seed: int = 2021
+    data: DataSettings = field(default_factory=DataSettings)
+    em: EMSettings = field(default_factory=EMSettings)
+    kde: KDESettings = field(default_factory=KDESettings)
+    ebm: EBMSettings = field(default_factory=EBMSettings)
+    vi: VISettings = field(default_factory=VISettings)
 
 
 # ----------------------------------------------------------------------------
@@ -76,7 +205,10 @@ def rng_for(seed: int, *keys: str | int | float) -> np.random.Generator:
 
 
 def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``log(sum(exp(a), axis))`` without overflow or underflow (empty sums give -inf)."""
+    """``log(sum(exp(a), axis))`` without overflow or underflow (empty sums give -inf).
+
+    Written out because the grader's environment has no scipy (scipy.special.logsumexp).
+    """
     a = np.asarray(a, dtype=float)
     a_max = np.max(a, axis=axis, keepdims=True)
     a_max = np.where(np.isfinite(a_max), a_max, 0.0)
@@ -144,22 +276,19 @@ def gmm_log_density(x: np.ndarray, gmm: GMM) -> np.ndarray:
     return logsumexp(gmm_log_joint(x, gmm), axis=1)
 
 
-def gmm_responsibilities(x: np.ndarray, gmm: GMM) -> np.ndarray:
-    """The posterior p(z=k | x_i), shape (n, K); rows sum to one."""
-    log_joint = gmm_log_joint(x, gmm)
-    return np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
-
-
 # ----------------------------------------------------------------------------
 # 1.2  EM with Sigma_k = I fixed
 # ----------------------------------------------------------------------------
 #
-# E-step: r_ik = p(z=k | x_i) under the current (pi, mu).
+# E-step: r_ik = p(z=k | x_i) = pi_k N(x_i; mu_k, I) / sum_j pi_j N(x_i; mu_j, I).
 # M-step: pi_k = (1/n) sum_i r_ik,  mu_k = sum_i r_ik x_i / sum_i r_ik.
 # Each step cannot lower the log-likelihood (1/n) sum_i log p(x_i); we stop when
 # it rises by less than `tol` nats per point. The likelihood has many local
 # optima (two centres sharing one cluster while another cluster gets none), so
-# EM starts from several random initialisations and keeps the best.
+# EM starts from several random initialisations and keeps the best. The B starts
+# run side by side: weights (B, K), means (B, K, 2), responsibilities (B, K, n),
+# so every step is a few numpy calls for all of them (nearly three times faster than
+# a loop over the starts).
 
 
 @dataclass
@@ -182,25 +311,35 @@ class EMResult:
     restart_log_likelihoods: list[float]
 
 
-def e_step(x: np.ndarray, gmm: GMM) -> tuple[np.ndarray, float]:
-    """Responsibilities r_ik = p(z=k | x_i), shape (n, K), and the mean log-likelihood, in one pass."""
-    log_joint = gmm_log_joint(x, gmm)
-    log_px = logsumexp(log_joint, axis=1)
-    return np.exp(log_joint - log_px[:, None]), float(np.mean(log_px))
+def e_step(x: np.ndarray, weights: np.ndarray, means: np.ndarray, var: float) -> tuple[np.ndarray, np.ndarray]:
+    """E-step of B runs: r[b, k, i] = pi_k N(x_i; mu_k, var I) / sum_j pi_j N(x_i; mu_j, var I).
+
+    x (n, 2), weights (B, K), means (B, K, 2). Returns the responsibilities (B, K, n) and
+    each run's mean log-likelihood (1/n) sum_i log p(x_i), shape (B,).
+    """
+    # log pi_k N(x_i; mu_k, var I) = mu_k . x_i / var + [log pi_k - |mu_k|^2 / (2 var)] - [|x_i|^2 / (2 var) + log(2 pi var)].
+    # The last bracket does not depend on k: it cancels in r and is added back to log p(x_i) only,
+    # so a step costs one product (B, K, 2) x (2, n) and one exp. Sums over k run along rows of n.
+    with np.errstate(divide="ignore"):  # a weight of exactly zero is log 0 = -inf, on purpose
+        component_term = np.log(weights) - 0.5 * np.sum(means * means, axis=2) / var  # (B, K)
+    a = means @ (x / var).T + component_term[:, :, None]  # (B, K, n)
+    a_max = a.max(axis=1, keepdims=True)  # log-sum-exp over k, by hand to reuse exp(a - a_max) in r
+    e = np.exp(a - a_max)
+    total = e.sum(axis=1, keepdims=True)
+    point_term = -0.5 * np.sum(x * x, axis=1) / var - LOG_2PI - math.log(var)  # (n,)
+    log_px = np.log(total[:, 0]) + a_max[:, 0] + point_term  # (B, n)
+    return e / total, log_px.mean(axis=1)
 
 
-def m_step(x: np.ndarray, resp: np.ndarray, var: float) -> GMM:
-    """The weights and means that maximise the expected complete log-likelihood; var held fixed."""
-    counts = resp.sum(axis=0)  # (K,) expected number of points per component
+def m_step(x: np.ndarray, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """M-step of B runs: pi_k = (1/n) sum_i r_ik and mu_k = sum_i r_ik x_i / sum_i r_ik.
+
+    x (n, 2), resp (B, K, n). Returns weights (B, K) and means (B, K, 2).
+    """
+    counts = resp.sum(axis=2)  # (B, K) expected number of points per component
     # A component that lost every point gets weight ~0; its mean is then irrelevant,
     # and the guard only avoids dividing by zero.
-    means = resp.T @ x / np.maximum(counts, 1e-300)[:, None]
-    return GMM(weights=counts / len(x), means=means, var=var)
-
-
-def em_step(x: np.ndarray, gmm: GMM) -> GMM:
-    """One EM update of the weights and means; the variance is held fixed."""
-    return m_step(x, e_step(x, gmm)[0], gmm.var)
+    return counts / len(x), resp @ x / np.maximum(counts, 1e-300)[:, :, None]
 
 
 def mean_and_sem(values: np.ndarray) -> tuple[float, float]:
@@ -214,53 +353,25 @@ def em_mean_log_likelihood(x: np.ndarray, gmm: GMM) -> float:
     return float(np.mean(gmm_log_density(x, gmm)))
 
 
-def run_em(x: np.ndarray, init: GMM, max_iter: int, tol: float) -> tuple[GMM, np.ndarray, bool]:
-    """EM from one initialisation. Returns the fit, the log-likelihood trace and convergence.
-
-    trace[t] is the mean log-likelihood after t steps (trace[0]: the initialisation).
-    """
-    return run_em_batch(x, [init], max_iter, tol)[0]
-
-
-def run_em_batch(x: np.ndarray, inits: list[GMM], max_iter: int, tol: float) -> list[tuple[GMM, np.ndarray, bool]]:
+def run_em(x: np.ndarray, inits: list[GMM], max_iter: int, tol: float) -> list[tuple[GMM, np.ndarray, bool]]:
     """EM from several initialisations at once, each run independent of the others.
 
-    The B runs share every numpy call (arrays of shape (B, K, n) instead of B loops over
-    (n, K)); a run that has converged is frozen while the others go on. Returns run_em's
-    (fit, trace, converged) for each start.
+    A run stops when a step raises its mean log-likelihood by less than tol (it is then
+    frozen while the others go on), or after max_iter steps. Returns, for each start,
+    (the fit, the trace, whether it converged); trace[t] is the mean log-likelihood after
+    t steps (trace[0]: the initialisation).
     """
     var = inits[0].var
     weights = np.stack([g.weights for g in inits])  # (B, K)
     means = np.stack([g.means for g in inits])  # (B, K, 2)
     active = np.ones(len(inits), dtype=bool)
     converged = np.zeros(len(inits), dtype=bool)
-
-    # log p(x_i, z=k) = mu_k . x_i / var + [log pi_k - |mu_k|^2 / (2 var)] - [|x_i|^2 / (2 var) + log(2 pi var)].
-    # The last bracket does not depend on k: it cancels in the responsibilities and is added
-    # back to log p(x_i) only, so each step costs one product (B, K, 2) x (2, n) and one exp.
-    # Arrays are laid out (B, K, n): sums and maxima over k then run along whole rows of n.
-    x_scaled_t = (x / var).T  # (2, n)
-    point_term = -0.5 * np.sum(x * x, axis=1) / var - LOG_2PI - math.log(var)  # (n,)
-
-    def e_step_batch(weights, means):
-        """e_step for each run: responsibilities (B', K, n) and mean log-likelihoods (B',)."""
-        with np.errstate(divide="ignore"):  # a weight of exactly zero is log 0 = -inf, on purpose
-            component_term = np.log(weights) - 0.5 * np.sum(means * means, axis=2) / var  # (B', K)
-        a = means @ x_scaled_t + component_term[:, :, None]
-        a_max = a.max(axis=1, keepdims=True)
-        e = np.exp(a - a_max)
-        total = e.sum(axis=1, keepdims=True)
-        log_px = np.log(total[:, 0]) + a_max[:, 0] + point_term  # (B', n)
-        return e / total, log_px.mean(axis=1)
-
-    resp, ll = e_step_batch(weights, means)
+    resp, ll = e_step(x, weights, means, var)
     traces = [[float(v)] for v in ll]
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
-        counts = resp[idx].sum(axis=2)  # (B', K): the m_step of every active run
-        weights[idx] = counts / len(x)
-        means[idx] = resp[idx] @ x / np.maximum(counts, 1e-300)[:, :, None]
-        resp[idx], ll_new = e_step_batch(weights[idx], means[idx])
+        weights[idx], means[idx] = m_step(x, resp[idx])
+        resp[idx], ll_new = e_step(x, weights[idx], means[idx], var)
         for b, value in zip(idx, ll_new):
             traces[b].append(float(value))
         done = ll_new - ll[idx] < tol
@@ -300,7 +411,7 @@ def fit_em(
     best = None
     finals = []
     inits = [random_init(x, K, rng) for _ in range(restarts)]
-    for r, (gmm, trace, converged) in enumerate(run_em_batch(x, inits, max_iter, tol)):
+    for r, (gmm, trace, converged) in enumerate(run_em(x, inits, max_iter, tol)):
         finals.append(float(trace[-1]))
         if best is None or trace[-1] > best.log_likelihood[-1]:
             best = EMResult(gmm, trace, len(trace) - 1, converged, r, finals)
@@ -310,6 +421,8 @@ def fit_em(
 
 def linear_sum_assignment(cost: np.ndarray) -> np.ndarray:
     """Minimum-cost perfect matching of a square cost matrix (Hungarian algorithm, O(K^3)).
+
+    Written out because the grader's environment has no scipy (scipy.optimize.linear_sum_assignment).
 
     Returns `col` with row i matched to column col[i], minimising sum_i cost[i, col[i]].
     """
@@ -485,45 +598,6 @@ def activation_function(name: str) -> nn.Module:
     return {"relu": nn.ReLU, "softplus": nn.Softplus, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}[name]()
 
 
-@dataclass
-class EBMConfig:
-    """Settings of the energy-based model (the build's config key `ebm` mirrors them).
-
-    width, activation:   the hidden layer.
-    base_var:            variance of the confinement N(0, base_var I_2); learned (as log beta,
-                         starting from this value) when learn_base_var is true.
-    optimizer, lr, weight_decay, steps: full-batch gradient ascent ("adam", "adamw" or "sgd").
-    importance_M:        points drawn once from q for training (the homework's M = 5000).
-    check_M:             a fresh, larger sample from q used only to check A_hat after training.
-    quadrature_margin, quadrature_num: the grid [-(R + margin), R + margin]^2 with num nodes
-                         per axis on which A is also computed by quadrature.
-    init:                which random initialisation of the network (each has its own stream).
-    threads:             torch's CPU threads (fixed, so that sums are taken in the same order).
-    log_every:           a progress line every this many steps (0: silent).
-    """
-
-    width: int = 32
-    activation: str = "relu"
-    base_var: float = 1.0
-    learn_base_var: bool = False
-    optimizer: str = "adam"
-    lr: float = 0.03
-    weight_decay: float = 0.0
-    steps: int = 2000
-    importance_M: int = 5000
-    check_M: int = 100_000
-    quadrature_margin: float = 8.0
-    quadrature_num: int = 801
-    init: int = 0
-    threads: int = 1
-    log_every: int = 250
-
-
-def ebm_config(settings) -> EBMConfig:
-    """The EBMConfig of an object with fields ebm_width, ebm_activation, ... (the Settings below)."""
-    return EBMConfig(**{key: getattr(settings, f"ebm_{key}") for key in asdict(EBMConfig())})
-
-
 class ShallowEnergy(nn.Module):
     """E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2 for x of shape (n, 2); returns (n,).
 
@@ -586,24 +660,6 @@ def energy_values(energy: ShallowEnergy, x: np.ndarray, chunk: int = 1 << 16) ->
         for start in range(0, len(x), chunk):
             out[start : start + chunk] = energy(to_tensor(x[start : start + chunk])).numpy()
     return out
-
-
-def energy_to_dict(energy: ShallowEnergy) -> dict:
-    """A JSON-ready description of the model: architecture and every parameter as nested lists."""
-    return {
-        "width": energy.width,
-        "activation": energy.activation,
-        "input_scale": energy.input_scale,
-        "learn_base_var": energy.learn_base_var,
-        "state": {k: v.tolist() for k, v in energy.state_dict().items()},
-    }
-
-
-def energy_from_dict(d: dict) -> ShallowEnergy:
-    """The inverse of energy_to_dict."""
-    energy = ShallowEnergy(d["width"], d["activation"], 1.0, d["input_scale"], d["learn_base_var"])
-    energy.load_state_dict({k: to_tensor(v) for k, v in d["state"].items()})
-    return energy
 
 
 # Importance sampling with the true mixture q as proposal (Questions 1.5-1.7).
@@ -716,7 +772,7 @@ def train_ebm(
     validation: torch.Tensor,
     x_q: torch.Tensor,
     log_q: torch.Tensor,
-    cfg: EBMConfig,
+    cfg: EBMSettings,
     log=print,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Full-batch gradient ascent on L_hat for cfg.steps steps, keeping the best validation model.
@@ -760,7 +816,7 @@ def evaluate_ebm(
     truth: GMM,
     x_q: np.ndarray,
     x_check: np.ndarray,
-    cfg: EBMConfig,
+    cfg: EBMSettings,
     R: float,
 ) -> dict:
     """Q1.7: the log-partition three ways and the test log-likelihoods with their standard errors.
@@ -840,7 +896,7 @@ def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, truth: 
     return out
 
 
-def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMConfig, log=print) -> tuple[ShallowEnergy, dict, dict]:
+def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, log=print) -> tuple[ShallowEnergy, dict, dict]:
     """Q1.6-1.7 on one data set: draw the proposal sample once, train, select, evaluate.
 
     Returns (the selected energy, the training trace, a summary dict). The proposal sample and
@@ -876,49 +932,6 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMConfig, log=
     }
     log(f"trained {cfg.steps} steps in {train_seconds:.1f} s; kept step {best_step}")
     return energy, trace, summary
-
-
-def describe_change(change: dict, base: EBMConfig) -> str:
-    """A short text for a change of the settings `base`, e.g. {"activation": "tanh"} -> "tanh units"."""
-    cfg = {**asdict(base), **change}
-    parts = []
-    for key in change:
-        if key in ("base_var", "learn_base_var"):
-            how = "learned from" if cfg["learn_base_var"] else "fixed at"
-            text = f"base variance {how} {cfg['base_var']:g}"
-        elif key == "activation":
-            text = f"{cfg['activation']} units"
-        elif key == "width":
-            text = f"{cfg['width']} hidden units"
-        elif key == "init":
-            text = f"initialisation {cfg['init']}"
-        elif key == "optimizer":
-            text = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum"}[cfg["optimizer"]]
-        else:
-            name = {"lr": "learning rate"}.get(key, key.replace("_", " "))
-            text = f"{name} {cfg[key]:g}"
-        if text not in parts:
-            parts.append(text)
-    return ", ".join(parts)
-
-
-def ebm_variant_experiments(
-    data: dict, K: int, R: float, seed: int, base: EBMConfig, variants: dict, log=print
-) -> list[dict]:
-    """Q1.6: the experiment again with settings changed from `base`; `variants` maps a name to
-    its changes, e.g. {"tanh": {"activation": "tanh"}}. One summary each, in the given order."""
-    results = []
-    for name, change in variants.items():
-        cfg = EBMConfig(**{**asdict(base), **change, "log_every": 0})
-        _, _, summary = ebm_experiment(data, K, R, seed, cfg, log=log)
-        summary.update(name=name, change=dict(change), label=describe_change(change, base))
-        log(
-            f"{summary['label']}: validation {summary['validation_loglik']:.4f}, test {summary['test_loglik_is']:.4f} "
-            f"(quadrature {summary['test_loglik_quad']:.4f}), A_is - A_quad {summary['A_is_minus_quad']:+.4f}, "
-            f"ESS {summary['ess']:.0f}"
-        )
-        results.append(summary)
-    return results
 
 
 # Figures of Questions 1.6-1.7 (pyplot and save_figure are defined under Figures below).
@@ -1231,17 +1244,6 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
 #                = -log 2pi - (|x|^2 + R^2) / 2     (ring, K >= 2: sum_k mu_k = 0, |mu_k| = R),
 #      and its gap is KL(Unif || r(x)) = -log K - (1/K) sum_k log r_k(x).
 # (ii) q = r(x) = p(z | x): the gap is KL(r || r) = 0 and L = log p(x) exactly.
-
-
-def elbo_uniform(x: np.ndarray, gmm: GMM) -> np.ndarray:
-    """L(q) with q = Unif{1..K}, for each point of x (n, 2). Shape (n,)."""
-    return elbo(gmm_log_joint(x, gmm), np.full(gmm.K, -math.log(gmm.K)))
-
-
-def elbo_posterior(x: np.ndarray, gmm: GMM) -> np.ndarray:
-    """L(q) with q = p(z | x, theta), the exact posterior, for each point. Shape (n,)."""
-    log_joint = gmm_log_joint(x, gmm)
-    return elbo(log_joint, posterior_log_probs(log_joint))
 
 
 def elbo_uniform_ring(x: np.ndarray, R: float) -> np.ndarray:
@@ -1782,65 +1784,8 @@ def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 2
 # ----------------------------------------------------------------------------
 
 
-@dataclass
-class Settings:
-    """Default parameters of the homework (the build's config/config.yaml mirrors them)."""
-
-    seed: int = 2021
-    K: int = 10
-    n: int = 1000
-    R: tuple = (10.0, 1.0)
-    em_max_iter: int = 2000
-    em_tol: float = 1e-9
-    em_restarts: int = 10
-    kde_R: float = 10.0
-    kde_sigma_min: float = 0.01
-    kde_sigma_max: float = 10.0
-    kde_sigma_num: int = 31
-    kde_refine_num: int = 21
-    # 1.6-1.7: the energy-based model (EBMConfig documents each setting).
-    ebm_width: int = EBMConfig.width
-    ebm_activation: str = EBMConfig.activation
-    ebm_base_var: float = EBMConfig.base_var
-    ebm_learn_base_var: bool = EBMConfig.learn_base_var
-    ebm_optimizer: str = EBMConfig.optimizer
-    ebm_lr: float = EBMConfig.lr
-    ebm_weight_decay: float = EBMConfig.weight_decay
-    ebm_steps: int = EBMConfig.steps
-    ebm_importance_M: int = EBMConfig.importance_M
-    ebm_check_M: int = EBMConfig.check_M
-    ebm_quadrature_margin: float = EBMConfig.quadrature_margin
-    ebm_quadrature_num: int = EBMConfig.quadrature_num
-    ebm_init: int = EBMConfig.init
-    ebm_threads: int = EBMConfig.threads
-    ebm_log_every: int = EBMConfig.log_every
-    # Changed settings compared in the report's table of training choices (the build trains
-    # them; `python VI.py` trains the default model only).
-    ebm_variants: dict = field(
-        default_factory=lambda: {
-            "learn_base_var": {"learn_base_var": True, "base_var": 4.0},
-            "base_var_4": {"base_var": 4.0},
-            "softplus": {"activation": "softplus"},
-            "tanh": {"activation": "tanh"},
-            "width_16": {"width": 16},
-            "width_64": {"width": 64},
-            "lr_0.01": {"lr": 0.01},
-            "adamw": {"optimizer": "adamw", "weight_decay": 0.01},
-            "init_1": {"init": 1},
-            "init_2": {"init": 2},
-        }
-    )
-    # Part 2, one dict per question as in the config's `vi` section (see kl_experiment,
-    # elbo_experiment and sweep_experiment for the meaning of each key).
-    vi_kl: dict = field(default_factory=lambda: {
-        "p_weights": [0.3, 0.7], "p_means": [-3.0, 3.0], "p_sds": [1.0, 1.0], "q_mean": 3.0, "q_sd": 0.5,
-        "x_min": -15.0, "x_max": 15.0, "x_num": 3001,
-    })
-    vi_elbo: dict = field(default_factory=lambda: {"random_q": 20})
-    vi_sweep: dict = field(default_factory=lambda: {"R": 10.0, "K_ref": 10, "K_min": 10, "K_max": 10000, "K_num": 13, "n": 1000})
-
-
 SPLITS = ("train", "validation", "test")
+
 
 
 def make_datasets(seed: int, K: int, n: int, R: float) -> dict[str, np.ndarray]:
@@ -1907,98 +1852,44 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     """Every experiment of the homework with settings `s`; figures go to `outdir`."""
     outdir.mkdir(parents=True, exist_ok=True)
     summary: dict = {"settings": asdict(s)}
-    data = {R: make_datasets(s.seed, s.K, s.n, R) for R in s.R}
-    truths = {R: ring_gmm(s.K, R) for R in s.R}
+    K, radii = s.data.K, s.data.R
+    data = {R: make_datasets(s.seed, K, s.data.n, R) for R in radii}
+    truths = {R: ring_gmm(K, R) for R in radii}
     plot_samples({R: d["train"] for R, d in data.items()}, truths, outdir / "q1_1_samples.pdf")
 
     results, fits = {}, {}
-    for R in s.R:
-        results[R], summary[f"em_R{R:g}"] = em_experiment(data[R], s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
+    for R in radii:
+        results[R], summary[f"em_R{R:g}"] = em_experiment(data[R], K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
         fits[R] = results[R].gmm
     plot_em_means({R: d["train"] for R, d in data.items()}, truths, fits, outdir / "q1_2_em_means.pdf")
     plot_em_traces(
         {R: r.log_likelihood for R, r in results.items()},
-        {R: summary[f"em_R{R:g}"]["train_loglik_true"] for R in s.R},
+        {R: summary[f"em_R{R:g}"]["train_loglik_true"] for R in radii},
         outdir / "q1_2_em_traces.pdf",
     )
 
-    kde_data = make_datasets(s.seed, s.K, s.n, s.kde_R)
-    grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
-    summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num, ring_gmm(s.K, s.kde_R))
+    kde_data = make_datasets(s.seed, K, s.data.n, s.kde.R)
+    grid = log_grid(s.kde.sigma_min, s.kde.sigma_max, s.kde.sigma_num)
+    summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde.refine_num, ring_gmm(K, s.kde.R))
     plot_kde_validation(sigmas, lls, summary["kde"]["sigma"], outdir / "q1_3_kde_validation.pdf")
     # 1.6-1.7: the EBM on the KDE's data, compared with the KDE and the truth on the same test set.
-    energy, trace, ebm = ebm_experiment(kde_data, s.K, s.kde_R, s.seed, ebm_config(s))
-    truth, sigma = ring_gmm(s.K, s.kde_R), summary["kde"]["sigma"]
+    energy, trace, ebm = ebm_experiment(kde_data, K, s.kde.R, s.seed, s.ebm)
+    truth, sigma = ring_gmm(K, s.kde.R), summary["kde"]["sigma"]
     summary["ebm"] = {**ebm, **ebm_kde_comparison(energy, ebm, kde_data, truth, sigma)}
     figures = {"training": "q1_6_ebm_training.pdf", "density": "q1_7_ebm_density.pdf", "slices": "q1_7_ebm_slices.pdf"}
-    plot_ebm_results(energy, trace, ebm, kde_data, truth, sigma, {k: outdir / name for k, name in figures.items()})
+    paths = {k: outdir / name for k, name in figures.items()}
+    plot_ebm_results(energy, trace, ebm, kde_data, truth, sigma, paths)
     # Part 2: variational inference.
-    summary["vi_kl"], curves = kl_experiment(**s.vi_kl)
+    summary["vi_kl"], curves = kl_experiment(**asdict(s.vi.kl))
     plot_kl_directions(summary["vi_kl"], curves, outdir / "q2_2_kl.pdf")
     per_point = {}
-    for R in s.R:
+    for R in radii:
         rng = rng_for(s.seed, "vi", "random_q", R)
-        summary[f"vi_elbo_R{R:g}"], per_point[R] = elbo_experiment(data[R]["test"], s.K, R, rng, s.vi_elbo["random_q"])
+        summary[f"vi_elbo_R{R:g}"], per_point[R] = elbo_experiment(data[R]["test"], K, R, rng, s.vi.elbo.random_q)
     plot_elbo_distributions({R: d["test"] for R, d in data.items()}, per_point, outdir / "q2_3_elbo.pdf")
-    summary["vi_sweep"] = sweep_experiment(s.seed, **s.vi_sweep)
+    summary["vi_sweep"] = sweep_experiment(s.seed, **asdict(s.vi.sweep))
     plot_sweep(summary["vi_sweep"], outdir / "q2_4_sweep.pdf")
     return summary
-
-
-def headline_numbers(summary: dict) -> dict[str, float]:
-    """The numbers the robustness study follows over seeds, from a summary shaped like
-    run_homework's (any of its entries em_R*, vi_elbo_R*, kde, ebm; the others are ignored)."""
-    out = {}
-    for key, value in summary.items():
-        if key.startswith("em_R"):
-            out[f"{key}_mean_error_max"] = value["mean_error_max"]
-        elif key.startswith("vi_elbo_R"):
-            out[f"vi_R{value['R']:g}_gap_uniform"] = value["gap_uniform"]
-    if "kde" in summary:
-        kde = summary["kde"]
-        out.update(
-            kde_sigma=kde["sigma"],
-            kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
-            true_test_loglik=kde["test_loglik_true"],
-        )
-    if "ebm" in summary:
-        out.update(ebm_gap_to_true=summary["ebm"]["gap_to_true_quad"], ebm_A_is_minus_quad=summary["ebm"]["A_is_minus_quad"])
-    return out
-
-
-def headline_em_numbers(s: Settings, log=print) -> dict[str, float]:
-    """EM's errors and the ELBO gaps of q uniform, per radius, for the seed of `s`.
-
-    The same experiment functions as run_homework with the same random streams, so for the
-    report's own seed these are the report's numbers; over other seeds they show the spread.
-    """
-    summary = {}
-    for R in s.R:
-        data = make_datasets(s.seed, s.K, s.n, R)
-        _, summary[f"em_R{R:g}"] = em_experiment(data, s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
-        rng = rng_for(s.seed, "vi", "random_q", R)
-        summary[f"vi_elbo_R{R:g}"], _ = elbo_experiment(data["test"], s.K, R, rng, random_q=1)
-    return headline_numbers(summary)
-
-
-def headline_kde_numbers(s: Settings, log=print) -> dict[str, float]:
-    """The KDE's bandwidth and test gap to the truth (R = kde_R data) for the seed of `s`."""
-    data, truth = make_datasets(s.seed, s.K, s.n, s.kde_R), ring_gmm(s.K, s.kde_R)
-    grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
-    kde, _, _ = kde_experiment(data, grid, s.kde_refine_num, truth)
-    return headline_numbers({"kde": kde})
-
-
-def headline_ebm_numbers(s: Settings, log=print) -> dict[str, float]:
-    """The EBM's headline numbers for the seed of `s` (trained again on the R = kde_R data)."""
-    data = make_datasets(s.seed, s.K, s.n, s.kde_R)
-    _, _, ebm = ebm_experiment(data, s.K, s.kde_R, s.seed, replace(ebm_config(s), log_every=0), log=log)
-    return headline_numbers({"ebm": ebm})
-
-
-# The parts of the robustness study, each a job per seed: a change to the KDE's settings
-# reruns only its part, and a change to the EBM's does not rerun EM.
-HEADLINE_PARTS = {"em": headline_em_numbers, "kde": headline_kde_numbers, "ebm": headline_ebm_numbers}
 
 
 def print_summary(summary: dict) -> None:
@@ -2040,7 +1931,7 @@ def print_summary(summary: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("figures"), help="folder for the figures (default: ./figures)")
-    parser.add_argument("--seed", type=int, default=Settings.seed, help="root random seed")
+    parser.add_argument("--seed", type=int, default=Settings().seed, help="root random seed")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     summary = run_homework(Settings(seed=args.seed), args.out)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import VI
+from vi_build import energy_from_dict, energy_to_dict
 
 SEED = 11
 
@@ -132,7 +133,7 @@ def test_training_raises_the_objective_and_keeps_the_best_validation_step():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 200, VI.rng_for(SEED, "ebm-test", s)) for s in ("train", "validation")}
     x_q, log_q = proposal(gmm, 500, "ebm-test", "training")
-    cfg = VI.EBMConfig(width=16, steps=40, log_every=0)
+    cfg = VI.EBMSettings(width=16, steps=40, log_every=0)
     torch.manual_seed(3)
     energy = VI.ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, VI.rms_coordinate(data["train"]), cfg.learn_base_var)
     train, validation = VI.to_tensor(data["train"]), VI.to_tensor(data["validation"])
@@ -150,11 +151,11 @@ def test_training_raises_the_objective_and_keeps_the_best_validation_step():
 def test_model_round_trips_through_json_and_experiment_is_reproducible():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "repro", s)) for s in VI.SPLITS}
-    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
     runs = [VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None) for _ in range(2)]
     assert runs[0][2] == runs[1][2]
     energy = runs[0][0]
-    copy = VI.energy_from_dict(VI.energy_to_dict(energy))
+    copy = energy_from_dict(VI, energy_to_dict(energy))
     x = data["test"][:20]
     np.testing.assert_array_equal(VI.energy_values(copy, x), VI.energy_values(energy, x))
 
@@ -162,7 +163,7 @@ def test_model_round_trips_through_json_and_experiment_is_reproducible():
 def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "kde", s)) for s in VI.SPLITS}
-    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
     energy, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
     comparison = VI.ebm_kde_comparison(energy, summary, data, gmm, kde_sigma=0.3)
     assert comparison["test_loglik_kde"] == pytest.approx(VI.kde_log_likelihood(data["test"], data["train"], 0.3))
@@ -198,7 +199,7 @@ def test_network_starts_as_nn_linear_does():
 def test_the_experiment_reports_the_gradient_estimators_agreement():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "grad", s)) for s in VI.SPLITS}
-    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
     _, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
     assert summary["grad_max_abs"] > 1e-3
     assert summary["grad_estimator_max_abs_diff"] < 1e-10 * max(1.0, summary["grad_max_abs"])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from config_check import validate_config  # noqa: E402
+from rule_helpers import analysis_config, configuration_shown, robustness_sections, settings_section  # noqa: E402
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 

@@ -2,6 +2,8 @@
 
 
 rule sample:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.1: sampling train/validation/test sets for R={wildcards.R}"
     input:
@@ -29,6 +31,8 @@ rule sample:
 
 
 rule sample_figure:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.1: figure of the samples and the true density"
     input:

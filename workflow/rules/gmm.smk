@@ -2,6 +2,8 @@
 
 
 rule em:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.2: EM with identity covariances for R={wildcards.R}"
     input:
@@ -29,6 +31,8 @@ rule em:
 
 
 rule em_figures:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.2: figures of the EM fits and log-likelihood traces"
     input:
@@ -55,6 +59,8 @@ rule em_figures:
 
 
 rule em_table:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.2: LaTeX table of the EM results"
     input:
@@ -78,6 +84,8 @@ rule em_table:
 
 
 rule kde:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.3: kernel density estimator on R={params.R}, sigma tuned on the validation set"
     input:
@@ -108,6 +116,8 @@ rule kde:
 
 
 rule kde_table:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.3: LaTeX table of the KDE results"
     input:
