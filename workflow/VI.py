@@ -2,6 +2,7 @@
 
 This one file holds all the code of the homework. It is read top to bottom:
 
+    Settings  the parameters, one dataclass per part (the defaults are the report's)
     Part 1  Generative models and EBMs
       1.1  the Gaussian mixture on a circle: density and sampling
       1.2  EM for the weights and means (covariances fixed to the identity)
@@ -13,8 +14,8 @@ This one file holds all the code of the homework. It is read top to bottom:
       2.2  the two directions of the KL divergence in one dimension
       2.3  the ELBO of the mixture with a uniform q and with the posterior
       2.4  both bounds as the number of components K grows
-    Figures
-    Running everything: ``python VI.py``
+    Figures  one function per figure, in the order of the questions
+    Running everything: ``python VI.py`` (``main``, last)
 
 Conventions used throughout
   * A batch of points is an array of shape ``(n, 2)``; densities are returned as
@@ -251,6 +252,11 @@ def ring_gmm(K: int, R: float) -> GMM:
     return GMM(weights=np.full(K, 1.0 / K), means=means, var=1.0)
 
 
+def neighbour_spacing(K: int, R: float) -> float:
+    """The distance 2 R sin(pi / K) between neighbouring means of the (K, R) ring."""
+    return 2.0 * R * math.sin(math.pi / K)
+
+
 def sample_gmm(gmm: GMM, n: int, rng: np.random.Generator) -> np.ndarray:
     """n i.i.d. points from the mixture: a component z ~ pi, then x ~ N(mu_z, var I). Shape (n, 2)."""
     z = rng.choice(gmm.K, size=n, p=gmm.weights)
@@ -274,6 +280,16 @@ def gmm_log_joint(x: np.ndarray, gmm: GMM) -> np.ndarray:
 def gmm_log_density(x: np.ndarray, gmm: GMM) -> np.ndarray:
     """log p(x_i) = logsumexp_k log p(x_i, z=k). Shape (n,)."""
     return logsumexp(gmm_log_joint(x, gmm), axis=1)
+
+
+SPLITS = ("train", "validation", "test")
+
+
+
+def make_datasets(seed: int, K: int, n: int, R: float) -> dict[str, np.ndarray]:
+    """Q1.1: the training, validation and test sets for one radius, each from its own stream."""
+    gmm = ring_gmm(K, R)
+    return {split: sample_gmm(gmm, n, rng_for(seed, "data", split, R)) for split in SPLITS}
 
 
 # ----------------------------------------------------------------------------
@@ -501,6 +517,36 @@ def em_parameter_errors(estimated: GMM, truth: GMM) -> dict[str, float]:
     }
 
 
+def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: float, restarts: int):
+    """Q1.2 for one radius: fit EM, compare with the truth. Returns (EMResult, summary dict)."""
+    truth = ring_gmm(K, R)
+    result = fit_em(data["train"], K, rng_for(seed, "em", R), max_iter=max_iter, tol=tol, restarts=restarts)
+    fit = match_to_truth(result.gmm, truth)
+    summary = {
+        "R": R,
+        "K": K,
+        "iterations": result.iterations,
+        "converged": result.converged,
+        "restart": result.restart,
+        "restarts": restarts,
+        "restart_log_likelihoods": result.restart_log_likelihoods,
+        "distinct_optima": int(len(np.unique(np.round(result.restart_log_likelihoods, 4)))),
+        "train_loglik_fit": float(result.log_likelihood[-1]),
+        "train_loglik_true": em_mean_log_likelihood(data["train"], truth),
+        "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
+        "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
+        # paired on the same test points, so the standard error is that of the difference
+        "test_gap_sem": mean_and_sem(gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit))[1],
+        "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
+        "neighbour_spacing": neighbour_spacing(K, R),
+        "weights_fit": fit.weights.tolist(),
+        "means_fit": fit.means.tolist(),
+        "means_true": truth.means.tolist(),
+        **em_parameter_errors(fit, truth),
+    }
+    return result, summary
+
+
 # ----------------------------------------------------------------------------
 # 1.3  Kernel density estimation
 # ----------------------------------------------------------------------------
@@ -550,6 +596,30 @@ def tune_kde_sigma(
     order = np.argsort(sigmas, kind="stable")
     sigmas, lls = sigmas[order], lls[order]
     return float(sigmas[np.argmax(lls)]), sigmas, lls
+
+
+def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: GMM) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Q1.3: tune sigma on validation, evaluate on test beside the true density `truth`.
+
+    Returns (summary, sigmas tried, their validation log-likelihoods).
+    """
+    best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
+    kde_test = kde_log_density(data["test"], data["train"], best)
+    true_test = gmm_log_density(data["test"], truth)
+    test_loglik, test_loglik_sem = mean_and_sem(kde_test)
+    true_loglik, true_loglik_sem = mean_and_sem(true_test)
+    summary = {
+        "sigma": best,
+        "sigma_on_grid_edge": bool(best in (sigmas[0], sigmas[-1])),
+        "validation_loglik": float(lls.max()),
+        "test_loglik": test_loglik,
+        "test_loglik_sem": test_loglik_sem,
+        "test_loglik_true": true_loglik,
+        "test_loglik_true_sem": true_loglik_sem,
+        "test_gap_sem": mean_and_sem(true_test - kde_test)[1],  # paired: same test points
+        "grid_size": int(len(sigmas)),
+    }
+    return summary, sigmas, lls
 
 
 # ----------------------------------------------------------------------------
@@ -934,74 +1004,6 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, lo
     return energy, trace, summary
 
 
-# Figures of Questions 1.6-1.7 (pyplot and save_figure are defined under Figures below).
-
-
-def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str | Path) -> None:
-    """Q1.6: against the step, the training objective and validation log-likelihood (with
-    `references`, label -> validation log-likelihood of other densities), A_hat, and ESS / M."""
-    plt = pyplot()
-    steps = np.arange(1, len(trace["train_loglik"]) + 1)
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 2.8))
-    ax = axes[0]
-    ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
-    ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
-    for (label, value), style in zip(references.items(), ("--", ":")):
-        ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
-    top = max(trace["validation_loglik"].max(), *references.values())
-    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
-    ax.legend(loc="lower left", fontsize="small")  # early steps lie below the panel: the left is empty
-    axes[1].plot(steps, trace["log_partition"], color="C2")
-    axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
-    axes[2].plot(steps, trace["ess"], color="C4")
-    axes[2].set(xscale="log", xlabel="step", ylabel="effective sample size")
-    for ax in axes:
-        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
-    """Q1.7: log-densities (`panels`: label -> log-density function) along the circle of radius R
-    through the means, and along the ray from the origin through the mean at angle 0."""
-    plt = pyplot()
-    angle = np.linspace(0.0, 2.0 * np.pi, 721)
-    radius = np.linspace(0.0, R + 6.0, 481)
-    on_circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    on_ray = np.stack([radius, np.zeros_like(radius)], axis=1)
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8))
-    for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
-        axes[0].plot(angle, log_density(on_circle), linestyle=style, label=label)
-        axes[1].plot(radius, log_density(on_ray), linestyle=style, label=label)
-    axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
-    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
-    axes[1].legend(loc="lower center", fontsize="small")  # below the peak, where the curves leave room
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def ebm_density_functions(energy: ShallowEnergy, log_partition: float, truth: GMM, train: np.ndarray, kde_sigma: float) -> dict:
-    """The three densities compared in Q1.7, as log-density functions of points (m, 2) -> (m,)."""
-    return {
-        "true density": lambda x: gmm_log_density(x, truth),
-        "EBM": lambda x: energy_values(energy, x) - log_partition,
-        rf"KDE, $\sigma={kde_sigma:.3g}$": lambda x: kde_log_density(x, train, kde_sigma),
-    }
-
-
-def plot_ebm_results(
-    energy: ShallowEnergy, trace: dict, summary: dict, data: dict, truth: GMM, kde_sigma: float, paths: dict
-) -> None:
-    """Q1.6-1.7 figures: `paths` maps "training", "density" and "slices" to files."""
-    references = {
-        "true GMM": em_mean_log_likelihood(data["validation"], truth),
-        "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma),
-    }
-    plot_ebm_training(trace, summary["best_step"], references, paths["training"])
-    densities = ebm_density_functions(energy, summary["A_is"], truth, data["train"], kde_sigma)
-    plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
-    plot_log_density_slices(densities, summary["R"], paths["slices"])
-
 # ----------------------------------------------------------------------------
 # 2  Variational inference
 # ----------------------------------------------------------------------------
@@ -1085,11 +1087,6 @@ def mixture_log_pdf(x: np.ndarray, weights, means, sds) -> np.ndarray:
     return logsumexp(np.stack(comps, axis=-1), axis=-1)
 
 
-def trapezoid(y: np.ndarray, dx: float) -> np.ndarray:
-    """Trapezoidal rule on a uniform grid along the last axis."""
-    return dx * (y.sum(axis=-1) - 0.5 * (y[..., 0] + y[..., -1]))
-
-
 def kl_quadrature(log_a: np.ndarray, log_b: np.ndarray, dx: float) -> np.ndarray:
     """KL(a || b) = int a log(a / b) dx by the trapezoidal rule on a uniform grid of step dx.
 
@@ -1097,7 +1094,7 @@ def kl_quadrature(log_a: np.ndarray, log_b: np.ndarray, dx: float) -> np.ndarray
     underflows to 0 contribute 0. Returns the KL for every leading index.
     """
     a = np.exp(log_a)
-    return trapezoid(np.where(a > 0, a * (log_a - log_b), 0.0), dx)
+    return np.trapezoid(np.where(a > 0, a * (log_a - log_b), 0.0), dx=dx, axis=-1)
 
 
 def kl_normal_closed_form(m1: float, s1: float, m2: float, s2: float) -> float:
@@ -1117,8 +1114,9 @@ def fit_gaussian_forward_kl(weights, means, sds) -> tuple[float, float]:
     return mean, math.sqrt(var)
 
 
-def reverse_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """KL(N(m_i, s_j^2) || p) for every pair of a grid: m (I,), s (J,) -> (I, J).
+def kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray, reverse: bool) -> np.ndarray:
+    """KL(N(m_i, s_j^2) || p) (reverse) or KL(p || N(m_i, s_j^2)) (forward) for every pair of a
+    grid: m (I,), s (J,) -> (I, J).
 
     log_p: (G,) log-density of p on the uniform grid x (G,). One row of m at a time,
     so memory stays O(J * G).
@@ -1126,16 +1124,8 @@ def reverse_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarr
     dx = float(x[1] - x[0])
     out = np.empty((len(m), len(s)))
     for i, mi in enumerate(m):
-        out[i] = kl_quadrature(normal_log_pdf(x[None, :], mi, s[:, None]), log_p[None, :], dx)
-    return out
-
-
-def forward_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """KL(p || N(m_i, s_j^2)) for every pair of a grid: m (I,), s (J,) -> (I, J)."""
-    dx = float(x[1] - x[0])
-    out = np.empty((len(m), len(s)))
-    for i, mi in enumerate(m):
-        out[i] = kl_quadrature(log_p[None, :], normal_log_pdf(x[None, :], mi, s[:, None]), dx)
+        log_q = normal_log_pdf(x[None, :], mi, s[:, None])  # (J, G)
+        out[i] = kl_quadrature(log_q, log_p[None, :], dx) if reverse else kl_quadrature(log_p[None, :], log_q, dx)
     return out
 
 
@@ -1151,12 +1141,12 @@ def refine_reverse_kl(log_p: np.ndarray, x: np.ndarray, m0: float, s0: float, dm
     for _ in range(rounds):
         m = m_best + np.linspace(-dm, dm, num)
         s = np.exp(log_s_best + np.linspace(-dlog_s, dlog_s, num))
-        kl = reverse_kl_grid(log_p, x, m, s)
+        kl = kl_grid(log_p, x, m, s, reverse=True)
         i, j = np.unravel_index(np.argmin(kl), kl.shape)
         m_best, log_s_best = float(m[i]), float(np.log(s[j]))
         dm, dlog_s = dm * shrink, dlog_s * shrink
     s_best = math.exp(log_s_best)
-    return m_best, s_best, float(reverse_kl_grid(log_p, x, np.array([m_best]), np.array([s_best]))[0, 0])
+    return m_best, s_best, float(kl_grid(log_p, x, np.array([m_best]), np.array([s_best]), reverse=True)[0, 0])
 
 
 def local_minima(values: np.ndarray) -> np.ndarray:
@@ -1198,8 +1188,8 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
     spread = max(p_sds)
     m_grid = np.linspace(min(p_means) - 3 * spread, max(p_means) + 3 * spread, m_num)
     s_grid = np.geomspace(min(p_sds) / 10.0, (max(p_means) - min(p_means)) + 5 * spread, s_num)
-    reverse = reverse_kl_grid(log_p, x, m_grid, s_grid)
-    forward = forward_kl_grid(log_p, x, m_grid, s_grid)
+    reverse = kl_grid(log_p, x, m_grid, s_grid, reverse=True)
+    forward = kl_grid(log_p, x, m_grid, s_grid, reverse=False)
     reverse_profile, forward_profile = reverse.min(axis=1), forward.min(axis=1)
 
     dm, dlog_s = float(m_grid[1] - m_grid[0]), float(np.log(s_grid[1] / s_grid[0]))
@@ -1215,7 +1205,7 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
         "forward_fit": forward_fit,
         "reverse_fits": reverse_fits,
         "reverse_fit": reverse_fits[0],
-        "p_mass": float(trapezoid(np.exp(log_p), dx)),
+        "p_mass": float(np.trapezoid(np.exp(log_p), dx=dx)),
         "mode_costs": [-math.log(w) for w in p_weights],  # -log w_j: the gap of a q on mode j alone
         "grid": {"x_min": x_min, "x_max": x_max, "x_num": x_num, "dx": dx},
     }
@@ -1225,7 +1215,7 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
         w * (math.log(q_sd) + 0.5 * LOG_2PI + (s**2 + (m - q_mean) ** 2) / (2.0 * q_sd**2))
         for w, m, s in zip(p_weights, p_means, p_sds)
     ]
-    summary["entropy_p"] = float(-trapezoid(np.exp(log_p) * log_p, dx))
+    summary["entropy_p"] = float(-np.trapezoid(np.exp(log_p) * log_p, dx=dx))
     # p >= w_j N(m_j, s_j^2) gives KL(q || p) <= -log w_j + KL(q || N(m_j, s_j^2)) for every j.
     summary["q"]["kl_qp_bound"] = min(
         -math.log(w) + kl_normal_closed_form(q_mean, q_sd, m, s) for w, m, s in zip(p_weights, p_means, p_sds)
@@ -1459,7 +1449,7 @@ def row_log_density_constant(d: float, num: int = 4001, width: float = 12.0) -> 
     one is a 1-D integral, by the trapezoidal rule over e_t in [-width, width]."""
     e = np.linspace(-width, width, num)
     weight = np.exp(-0.5 * e**2) / math.sqrt(2.0 * math.pi)
-    return float(trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), float(e[1] - e[0])) - 0.5)
+    return float(np.trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), e) - 0.5)
 
 
 def sweep_K_grid(K_min: int, K_max: int, K_num: int) -> list[int]:
@@ -1477,14 +1467,14 @@ def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: 
     Returns {"rows": one dict per K, "same_points_limit": means at the limiting points}.
     """
     u, noise = rng.random(n), rng.standard_normal((n, 2))
-    d = 2.0 * R * math.sin(math.pi / K_ref)
+    d = neighbour_spacing(K_ref, R)
     rows = []
     for K in Ks:
         R_K = ring_radius(K, regime, R, K_ref)
         angle = coupled_angles(K, u)
         x = on_circle(angle, R_K) + noise
         per = elbo_study(x, ring_gmm(K, R_K))
-        row = {"K": K, "R": R_K, "spacing": 2.0 * R_K * math.sin(math.pi / K)}
+        row = {"K": K, "R": R_K, "spacing": neighbour_spacing(K, R_K)}
         for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "posterior_entropy"):
             row[name], row[f"{name}_sem"] = mean_and_sem(per[name])
         row["log_p_plus_log_K"] = row["log_p"] + math.log(K)
@@ -1520,7 +1510,7 @@ def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_
     Each regime draws its test points from its own stream rng_for(seed, "vi", "sweep", regime).
     """
     Ks = sweep_K_grid(K_min, K_max, K_num)
-    d = 2.0 * R * math.sin(math.pi / K_ref)
+    d = neighbour_spacing(K_ref, R)
     C = row_log_density_constant(d)
     fixed_R = sweep_regime(Ks, "fixed_R", R, K_ref, n, rng_for(seed, "vi", "sweep", "fixed_R"))
     fixed_spacing = sweep_regime(Ks, "fixed_spacing", R, K_ref, n, rng_for(seed, "vi", "sweep", "fixed_spacing"))
@@ -1540,7 +1530,194 @@ def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_
     }
 
 
-# Figures of Part 2 (pyplot and save_figure are defined in the Figures section below).
+# ----------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------
+#
+# Matplotlib is imported on first use: the computations above do not need it.
+
+
+def pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: str | Path) -> None:
+    """Save without a creation date, so the same figure gives the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
+    fig.savefig(path, metadata=metadata)
+    pyplot().close(fig)
+
+
+def density_grid(log_density, lim: float, num: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate a log-density on a num x num grid of [-lim, lim]^2: returns X, Y, log p."""
+    t = np.linspace(-lim, lim, num)
+    X, Y = np.meshgrid(t, t)
+    Z = log_density(np.stack([X.ravel(), Y.ravel()], axis=1)).reshape(X.shape)
+    return X, Y, Z
+
+
+# Questions 1.1-1.3.
+
+
+def plot_samples(datasets: dict, gmms: dict, path: str | Path) -> None:
+    """Q1.1: one panel per R, the training points, the true means and density contours."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
+    for ax, (R, x) in zip(axes[0], datasets.items()):
+        gmm = gmms[R]
+        lim = float(np.abs(gmm.means).max()) + 4.0
+        X, Y, Z = density_grid(lambda p: gmm_log_density(p, gmm), lim)
+        ax.contour(X, Y, np.exp(Z), levels=6, colors="0.45", linewidths=0.6)
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="C0", label="training points", rasterized=True)
+        ax.scatter(*gmm.means.T, marker="x", color="C3", s=30, label=r"true means $\mu_k$")
+        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
+    axes[0, 0].legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) -> None:
+    """Q1.2: estimated means (circles, area ~ weight) against true means (crosses) over the data."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
+    for ax, (R, x) in zip(axes[0], datasets.items()):
+        truth, fit = truths[R], fits[R]
+        lim = float(np.abs(truth.means).max()) + 4.0
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.25, color="0.5", rasterized=True)
+        ax.scatter(*truth.means.T, marker="x", color="C3", s=36, label="true means")
+        ax.scatter(*fit.means.T, s=400 * fit.weights, facecolors="none", edgecolors="C0", label="EM means")
+        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
+    axes[0, 0].legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
+    """Q1.2: mean training log-likelihood after each EM step, with the value at the true parameters.
+
+    Steps are on a log axis (the R=1 run takes thousands of steps, the R=10 run a few).
+    """
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(traces), figsize=(3.3 * len(traces), 2.8), squeeze=False)
+    for ax, (R, trace) in zip(axes[0], traces.items()):
+        steps = np.arange(1, len(trace))
+        ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
+        ax.axhline(truth_ll[R], color="C3", linestyle="--", label="true parameters")
+        # Zoom on the end of the run and the true value; the first steps may lie below.
+        lo, hi = sorted([trace[-1], truth_ll[R]])
+        pad = max(0.6 * (hi - lo), 0.005)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    axes[0, 0].legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: str | Path) -> None:
+    """Q1.3: validation log-likelihood against the bandwidth sigma (a variance), best marked."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 2.9))
+    ax.plot(sigmas, lls, marker=".", color="C0")
+    ax.axvline(best, color="C3", linestyle="--", label=rf"chosen $\sigma = {best:.3g}$")
+    finite = lls[np.isfinite(lls)]
+    ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
+    ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 200) -> None:
+    """Heat maps of several densities side by side: `panels` maps title -> log-density function."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.1), squeeze=False)
+    for ax, (title, log_density) in zip(axes[0], panels.items()):
+        X, Y, Z = density_grid(log_density, lim, num)
+        ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
+        ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+        ax.grid(False)  # grid lines would hide the density
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+# Questions 1.6-1.7.
+
+
+def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str | Path) -> None:
+    """Q1.6: against the step, the training objective and validation log-likelihood (with
+    `references`, label -> validation log-likelihood of other densities), A_hat, and ESS / M."""
+    plt = pyplot()
+    steps = np.arange(1, len(trace["train_loglik"]) + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 2.8))
+    ax = axes[0]
+    ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
+    ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
+    for (label, value), style in zip(references.items(), ("--", ":")):
+        ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
+    top = max(trace["validation_loglik"].max(), *references.values())
+    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
+    ax.legend(loc="lower left", fontsize="small")  # early steps lie below the panel: the left is empty
+    axes[1].plot(steps, trace["log_partition"], color="C2")
+    axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
+    axes[2].plot(steps, trace["ess"], color="C4")
+    axes[2].set(xscale="log", xlabel="step", ylabel="effective sample size")
+    for ax in axes:
+        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
+    """Q1.7: log-densities (`panels`: label -> log-density function) along the circle of radius R
+    through the means, and along the ray from the origin through the mean at angle 0."""
+    plt = pyplot()
+    angle = np.linspace(0.0, 2.0 * np.pi, 721)
+    radius = np.linspace(0.0, R + 6.0, 481)
+    on_circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    on_ray = np.stack([radius, np.zeros_like(radius)], axis=1)
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8))
+    for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
+        axes[0].plot(angle, log_density(on_circle), linestyle=style, label=label)
+        axes[1].plot(radius, log_density(on_ray), linestyle=style, label=label)
+    axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
+    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
+    axes[1].legend(loc="lower center", fontsize="small")  # below the peak, where the curves leave room
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def ebm_density_functions(energy: ShallowEnergy, log_partition: float, truth: GMM, train: np.ndarray, kde_sigma: float) -> dict:
+    """The three densities compared in Q1.7, as log-density functions of points (m, 2) -> (m,)."""
+    return {
+        "true density": lambda x: gmm_log_density(x, truth),
+        "EBM": lambda x: energy_values(energy, x) - log_partition,
+        rf"KDE, $\sigma={kde_sigma:.3g}$": lambda x: kde_log_density(x, train, kde_sigma),
+    }
+
+
+def plot_ebm_results(
+    energy: ShallowEnergy, trace: dict, summary: dict, data: dict, truth: GMM, kde_sigma: float, paths: dict
+) -> None:
+    """Q1.6-1.7 figures: `paths` maps "training", "density" and "slices" to files."""
+    references = {
+        "true GMM": em_mean_log_likelihood(data["validation"], truth),
+        "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma),
+    }
+    plot_ebm_training(trace, summary["best_step"], references, paths["training"])
+    densities = ebm_density_functions(energy, summary["A_is"], truth, data["train"], kde_sigma)
+    plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
+    plot_log_density_slices(densities, summary["R"], paths["slices"])
+
+# Part 2.
 
 
 def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
@@ -1664,188 +1841,8 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
 
 
 # ----------------------------------------------------------------------------
-# Figures
-# ----------------------------------------------------------------------------
-#
-# Matplotlib is imported on first use: the computations above do not need it.
-
-
-def pyplot():
-    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: str | Path) -> None:
-    """Save without a creation date, so the same figure gives the same bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
-    fig.savefig(path, metadata=metadata)
-    pyplot().close(fig)
-
-
-def density_grid(log_density, lim: float, num: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evaluate a log-density on a num x num grid of [-lim, lim]^2: returns X, Y, log p."""
-    t = np.linspace(-lim, lim, num)
-    X, Y = np.meshgrid(t, t)
-    Z = log_density(np.stack([X.ravel(), Y.ravel()], axis=1)).reshape(X.shape)
-    return X, Y, Z
-
-
-def plot_samples(datasets: dict, gmms: dict, path: str | Path) -> None:
-    """Q1.1: one panel per R, the training points, the true means and density contours."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
-    for ax, (R, x) in zip(axes[0], datasets.items()):
-        gmm = gmms[R]
-        lim = float(np.abs(gmm.means).max()) + 4.0
-        X, Y, Z = density_grid(lambda p: gmm_log_density(p, gmm), lim)
-        ax.contour(X, Y, np.exp(Z), levels=6, colors="0.45", linewidths=0.6)
-        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="C0", label="training points", rasterized=True)
-        ax.scatter(*gmm.means.T, marker="x", color="C3", s=30, label=r"true means $\mu_k$")
-        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) -> None:
-    """Q1.2: estimated means (circles, area ~ weight) against true means (crosses) over the data."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
-    for ax, (R, x) in zip(axes[0], datasets.items()):
-        truth, fit = truths[R], fits[R]
-        lim = float(np.abs(truth.means).max()) + 4.0
-        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.25, color="0.5", rasterized=True)
-        ax.scatter(*truth.means.T, marker="x", color="C3", s=36, label="true means")
-        ax.scatter(*fit.means.T, s=400 * fit.weights, facecolors="none", edgecolors="C0", label="EM means")
-        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
-    """Q1.2: mean training log-likelihood after each EM step, with the value at the true parameters.
-
-    Steps are on a log axis (the R=1 run takes thousands of steps, the R=10 run a few).
-    """
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(traces), figsize=(3.3 * len(traces), 2.8), squeeze=False)
-    for ax, (R, trace) in zip(axes[0], traces.items()):
-        steps = np.arange(1, len(trace))
-        ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
-        ax.axhline(truth_ll[R], color="C3", linestyle="--", label="true parameters")
-        # Zoom on the end of the run and the true value; the first steps may lie below.
-        lo, hi = sorted([trace[-1], truth_ll[R]])
-        pad = max(0.6 * (hi - lo), 0.005)
-        ax.set_ylim(lo - pad, hi + pad)
-        ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
-        ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    axes[0, 0].legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: str | Path) -> None:
-    """Q1.3: validation log-likelihood against the bandwidth sigma (a variance), best marked."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 2.9))
-    ax.plot(sigmas, lls, marker=".", color="C0")
-    ax.axvline(best, color="C3", linestyle="--", label=rf"chosen $\sigma = {best:.3g}$")
-    finite = lls[np.isfinite(lls)]
-    ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
-    ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 200) -> None:
-    """Heat maps of several densities side by side: `panels` maps title -> log-density function."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.1), squeeze=False)
-    for ax, (title, log_density) in zip(axes[0], panels.items()):
-        X, Y, Z = density_grid(log_density, lim, num)
-        ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
-        ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
-        ax.grid(False)  # grid lines would hide the density
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-# ----------------------------------------------------------------------------
 # Running everything
 # ----------------------------------------------------------------------------
-
-
-SPLITS = ("train", "validation", "test")
-
-
-
-def make_datasets(seed: int, K: int, n: int, R: float) -> dict[str, np.ndarray]:
-    """Q1.1: the training, validation and test sets for one radius, each from its own stream."""
-    gmm = ring_gmm(K, R)
-    return {split: sample_gmm(gmm, n, rng_for(seed, "data", split, R)) for split in SPLITS}
-
-
-def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: float, restarts: int):
-    """Q1.2 for one radius: fit EM, compare with the truth. Returns (EMResult, summary dict)."""
-    truth = ring_gmm(K, R)
-    result = fit_em(data["train"], K, rng_for(seed, "em", R), max_iter=max_iter, tol=tol, restarts=restarts)
-    fit = match_to_truth(result.gmm, truth)
-    summary = {
-        "R": R,
-        "K": K,
-        "iterations": result.iterations,
-        "converged": result.converged,
-        "restart": result.restart,
-        "restarts": restarts,
-        "restart_log_likelihoods": result.restart_log_likelihoods,
-        "distinct_optima": int(len(np.unique(np.round(result.restart_log_likelihoods, 4)))),
-        "train_loglik_fit": float(result.log_likelihood[-1]),
-        "train_loglik_true": em_mean_log_likelihood(data["train"], truth),
-        "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
-        "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
-        # paired on the same test points, so the standard error is that of the difference
-        "test_gap_sem": mean_and_sem(gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit))[1],
-        "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
-        "neighbour_spacing": float(2.0 * R * math.sin(math.pi / K)),
-        "weights_fit": fit.weights.tolist(),
-        "means_fit": fit.means.tolist(),
-        "means_true": truth.means.tolist(),
-        **em_parameter_errors(fit, truth),
-    }
-    return result, summary
-
-
-def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: GMM) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Q1.3: tune sigma on validation, evaluate on test beside the true density `truth`.
-
-    Returns (summary, sigmas tried, their validation log-likelihoods).
-    """
-    best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
-    kde_test = kde_log_density(data["test"], data["train"], best)
-    true_test = gmm_log_density(data["test"], truth)
-    test_loglik, test_loglik_sem = mean_and_sem(kde_test)
-    true_loglik, true_loglik_sem = mean_and_sem(true_test)
-    summary = {
-        "sigma": best,
-        "sigma_on_grid_edge": bool(best in (sigmas[0], sigmas[-1])),
-        "validation_loglik": float(lls.max()),
-        "test_loglik": test_loglik,
-        "test_loglik_sem": test_loglik_sem,
-        "test_loglik_true": true_loglik,
-        "test_loglik_true_sem": true_loglik_sem,
-        "test_gap_sem": mean_and_sem(true_test - kde_test)[1],  # paired: same test points
-        "grid_size": int(len(sigmas)),
-    }
-    return summary, sigmas, lls
 
 
 def run_homework(s: Settings, outdir: Path) -> dict:
