@@ -796,16 +796,18 @@ def gradient_estimator_check(energy: ShallowEnergy, x: torch.Tensor, x_q: torch.
     """Q1.6 in numbers: autograd's gradient of L_hat against the homework's estimator of it,
     (1/n) sum_i grad E_theta(x_i) - N_hat / D_hat, at the current parameters.
 
-    Returns the largest absolute difference over every parameter entry and, for scale, the
-    largest absolute entry of the gradient.
+    Returns the largest absolute difference over every parameter entry, the power of ten
+    10^k just above it (k >= -15, for the text), and, for scale, the gradient's largest entry.
     """
     names = [k for k, _ in energy.named_parameters()]
     autograd = torch.autograd.grad(ebm_objective(energy, x, x_q, log_q), [p for _, p in energy.named_parameters()])
     data_term = per_point_energy_gradients(energy, x)
     model_term = importance_grad_log_partition(energy, x_q, log_q)
     estimator = [data_term[k].mean(dim=0) - model_term[k] for k in names]
+    diff = max(float((a - e).abs().max()) for a, e in zip(autograd, estimator))
     return {
-        "grad_estimator_max_abs_diff": max(float((a - e).abs().max()) for a, e in zip(autograd, estimator)),
+        "grad_estimator_max_abs_diff": diff,
+        "grad_estimator_diff_log10": math.floor(math.log10(max(diff, 1e-16))) + 1,
         "grad_max_abs": max(float(a.abs().max()) for a in autograd),
     }
 
