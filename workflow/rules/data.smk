@@ -58,5 +58,5 @@ rule sample_figure:
         "../scripts/sample_figure.py"
 
 
-REPORT_FIGURES.append("results/figures/q1_1_samples.pdf")
+REPORT_FIGURES.append(rules.sample_figure.output.figure)  # each figure named once, in its rule
 QUESTIONS.append("1.1")

@@ -202,10 +202,6 @@ REPORT_TABLES.update(
     ebm_partition="results/tables/ebm_partition.tex",
     ebm_variants="results/tables/ebm_variants.tex",
 )
-REPORT_FIGURES += [
-    "results/figures/q1_6_ebm_training.pdf",
-    "results/figures/q1_7_ebm_density.pdf",
-    "results/figures/q1_7_ebm_slices.pdf",
-]
+REPORT_FIGURES += list(rules.ebm_figures.output)  # each figure named once, in its rule
 REPORT_SECTIONS.append("report/sections/ebm.tex.j2")
 QUESTIONS += ["1.4", "1.5", "1.6", "1.7"]

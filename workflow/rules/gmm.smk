@@ -142,10 +142,9 @@ rule kde_table:
 
 REPORT_JSON["kde"] = "results/kde/kde.json"
 REPORT_TABLES.update(em="results/tables/em.tex", kde="results/tables/kde.tex")
-REPORT_FIGURES += [
-    "results/figures/q1_2_em_means.pdf",
-    "results/figures/q1_2_em_traces.pdf",
-    "results/figures/q1_3_kde_validation.pdf",
-    "results/figures/q1_3_kde_density.pdf",
+REPORT_FIGURES += [  # each figure named once, in its rule
+    *rules.em_figures.output,
+    rules.kde.output.figure_validation,
+    rules.kde.output.figure_density,
 ]
 QUESTIONS += ["1.2", "1.3"]

@@ -174,10 +174,6 @@ rule vi_sweep_tables:
 
 REPORT_JSON.update(vi_kl="results/vi/kl.json", vi_elbo="results/vi/elbo.json", vi_sweep="results/vi/sweep.json")
 REPORT_TABLES.update({f"vi_{name}": f"results/tables/vi_{name}.tex" for name in ("kl", "elbo", "sweep_R", "sweep_spacing")})
-REPORT_FIGURES += [
-    "results/figures/q2_2_kl.pdf",
-    "results/figures/q2_3_elbo.pdf",
-    "results/figures/q2_4_sweep.pdf",
-]
+REPORT_FIGURES += [rules.vi_kl.output.figure, rules.vi_elbo.output.figure, rules.vi_sweep.output.figure]  # named in their rules
 REPORT_SECTIONS.append("report/sections/vi.tex.j2")
 QUESTIONS += ["2.1", "2.2", "2.3", "2.4"]
