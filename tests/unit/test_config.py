@@ -89,11 +89,11 @@ def test_python_vi_py_defaults_are_the_config(config):
     for section, values in analysis.items():
         if isinstance(values, dict):
             assert list(defaults[section]) == list(values), f"VI.Settings.{section} lists other keys than config {section}"
-    assert differences_from_defaults(VI, analysis) == []
+    assert differences_from_defaults(defaults, analysis) == []
     changed = copy.deepcopy(analysis)
     changed["vi"]["kl"]["q_sd"] = 0.6
     changed["data"]["R"] = [10, 2]
-    assert differences_from_defaults(VI, changed) == ["data.R", "vi.kl.q_sd"]
+    assert differences_from_defaults(defaults, changed) == ["data.R", "vi.kl.q_sd"]
 
 
 def test_settings_from_config_fills_the_tree_and_names_unknown_keys(config):

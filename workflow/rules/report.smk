@@ -167,7 +167,6 @@ rule grader_agreement:
         kl="results/vi/kl.json",
         elbo="results/vi/elbo.json",
         sweep="results/vi/sweep.json",
-        code=VI,
         script=f"{SCRIPTS}/grader_agreement.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
@@ -179,6 +178,7 @@ rule grader_agreement:
         "results/logs/grader_agreement.log",
     benchmark:
         "results/benchmarks/grader_agreement.tsv"
+    localrule: True
     threads: 1
     resources:
         mem_mb=500,

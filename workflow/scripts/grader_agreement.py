@@ -1,11 +1,12 @@
 """The grader's numbers against the build's: when the config's analysis settings equal
-`python VI.py`'s defaults, every number of the grader's summary.json (grader_run) must
-equal the same number in the build's results; otherwise the check is skipped, naming
-the settings that differ. Writes what was compared and the largest difference."""
+the settings `python VI.py` ran with (its defaults, written to its summary.json by
+grader_run), every number of that summary must equal the same number in the build's
+results; otherwise the check is skipped, naming the settings that differ. Writes what
+was compared and the largest difference."""
 
 import math
 
-from common import load_vi, logged, read_json, write_json
+from common import logged, read_json, write_json
 from vi_build import differences_from_defaults
 
 
@@ -53,13 +54,13 @@ def compare(grader: dict, build: dict, rel: float = 1e-12) -> dict:
 
 
 def main(snakemake):
-    VI = load_vi(snakemake.input.code)
-    differ = differences_from_defaults(VI, snakemake.params.analysis)
+    grader = read_json(snakemake.input.run)["summary"]
+    differ = differences_from_defaults(grader["settings"], snakemake.params.analysis)
     if differ:
         result = {"checked": False, "settings_differing": differ}
         print(f"not compared: the config differs from python VI.py's defaults in {', '.join(differ)}")
     else:
-        result = {"checked": True, **compare(read_json(snakemake.input.run)["summary"], build_summary(snakemake.input))}
+        result = {"checked": True, **compare(grader, build_summary(snakemake.input))}
         print(f"python VI.py printed the build's numbers: {result['compared']} numbers compared, "
               f"largest difference {result['largest_difference']:.3g}")
     write_json(snakemake.output.agreement, result)

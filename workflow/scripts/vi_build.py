@@ -41,21 +41,22 @@ def settings_from_config(VI, sections: dict, seed: int | None = None):
     return settings if seed is None else replace(settings, seed=int(seed))
 
 
-def differences_from_defaults(VI, analysis: dict) -> list[str]:
+def differences_from_defaults(defaults: dict, analysis: dict) -> list[str]:
     """The dotted config keys of `analysis` (the seed and the sections data, em, kde, ebm
-    without its variants, vi) whose value differs from `python VI.py`'s defaults: empty when
-    the build computes the grader's numbers."""
+    without its variants, vi) whose value differs from `defaults`, VI.Settings as a nested
+    dict (asdict(VI.Settings()), or the "settings" that `python VI.py` writes to its
+    summary.json): empty when the build computes the grader's numbers. Lists and tuples
+    with equal items are equal."""
 
     def walk(default, value, where):
         if isinstance(default, dict):
             value = value if isinstance(value, dict) else {}
             keys = list(default) + [k for k in value if k not in default]
             return [d for k in keys for d in walk(default.get(k), value.get(k), f"{where}.{k}" if where else k)]
-        if isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)
+        default, value = (tuple(v) if isinstance(v, (list, tuple)) else v for v in (default, value))
         return [] if default == value else [where]
 
-    return walk(asdict(VI.Settings()), analysis, "")
+    return walk(defaults, analysis, "")
 
 
 # ----------------------------------------------------------------------------
