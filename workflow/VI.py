@@ -2,6 +2,7 @@
 
 This one file holds all the code of the homework. It is read top to bottom:
 
+    Settings  the parameters, one dataclass per part (the defaults are the report's)
     Part 1  Generative models and EBMs
       1.1  the Gaussian mixture on a circle: density and sampling
       1.2  EM for the weights and means (covariances fixed to the identity)
@@ -13,8 +14,8 @@ This one file holds all the code of the homework. It is read top to bottom:
       2.2  the two directions of the KL divergence in one dimension
       2.3  the ELBO of the mixture with a uniform q and with the posterior
       2.4  both bounds as the number of components K grows
-    Figures
-    Running everything: ``python VI.py``
+    Figures  one function per figure, in the order of the questions
+    Running everything: ``python VI.py`` (``main``, last)
 
 Conventions used throughout
   * A batch of points is an array of shape ``(n, 2)``; densities are returned as
@@ -41,30 +42,143 @@ import math
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-
-class _LazyTorch:
-    """Stands for the torch module until first used, then imports it and steps aside.
-
-    torch takes about two seconds to load and only Questions 1.4-1.7 use it: the build runs
-    the other questions in processes of their own, which then never load it. (Not registered
-    as sys.modules["torch"]: libraries such as matplotlib look there and would load it.)
-    """
-
-    def __getattr__(self, name: str):
-        import torch as module
-
-        globals()["torch"] = module  # from now on VI's functions see the module itself
-        return getattr(module, name)
-
-
-torch = _LazyTorch()
+import torch
+from torch import nn
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+# ----------------------------------------------------------------------------
+# Settings
+# ----------------------------------------------------------------------------
+#
+# The homework's parameters, one dataclass per section of the build's
+# config/config.yaml (same names, same order, same defaults: a test keeps them equal).
+
+
+@dataclass
+class DataSettings:
+    """Q1.1: K components, n points in each of train / validation / test, for every radius R."""
+
+    K: int = 10
+    n: int = 1000
+    R: tuple = (10.0, 1.0)
+
+
+@dataclass
+class EMSettings:
+    """Q1.2: random initialisations, EM steps per initialisation at most, and the stopping
+    tolerance on the rise of the mean log-likelihood (nats per point)."""
+
+    restarts: int = 10
+    max_iter: int = 2000
+    tol: float = 1e-9
+
+
+@dataclass
+class KDESettings:
+    """Q1.3 on the data of radius R: a coarse log grid of sigma (a variance) from sigma_min
+    to sigma_max with sigma_num values, then refine_num values between the best one's neighbours."""
+
+    R: float = 10.0
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+    sigma_num: int = 31
+    refine_num: int = 21
+
+
+@dataclass
+class EBMSettings:
+    """Q1.4-1.7, the energy-based model (trained on the KDE's data).
+
+    width, activation:   the hidden layer.
+    base_var:            variance of the confinement N(0, base_var I_2); learned (as log beta,
+                         starting from this value) when learn_base_var is true.
+    optimizer, lr, weight_decay, steps: full-batch gradient ascent ("adam", "adamw" or "sgd").
+    importance_M:        points drawn once from q for training (the homework's M = 5000).
+    check_M:             a fresh, larger sample from q used only to check A_hat after training.
+    quadrature_margin, quadrature_num: the grid [-(R + margin), R + margin]^2 with num nodes
+                         per axis on which A is also computed by quadrature.
+    init:                which random initialisation of the network (each has its own stream).
+    threads:             torch's CPU threads (fixed, so that sums are taken in the same order).
+    log_every:           a progress line every this many steps (0: silent).
+    """
+
+    width: int = 32
+    activation: str = "relu"
+    base_var: float = 1.0
+    learn_base_var: bool = False
+    optimizer: str = "adam"
+    lr: float = 0.03
+    weight_decay: float = 0.0
+    steps: int = 2000
+    importance_M: int = 5000
+    check_M: int = 100_000
+    quadrature_margin: float = 8.0
+    quadrature_num: int = 801
+    init: int = 0
+    threads: int = 1
+    log_every: int = 250
+
+
+@dataclass
+class KLSettings:
+    """Q2.2: p = sum_j p_weights[j] N(p_means[j], p_sds[j]^2), q = N(q_mean, q_sd^2) (standard
+    deviations); the integrals by the trapezoidal rule on x_num points of [x_min, x_max]."""
+
+    p_weights: tuple = (0.3, 0.7)
+    p_means: tuple = (-3.0, 3.0)
+    p_sds: tuple = (1.0, 1.0)
+    q_mean: float = 3.0
+    q_sd: float = 0.5
+    x_min: float = -15.0
+    x_max: float = 15.0
+    x_num: int = 3001
+
+
+@dataclass
+class ELBOSettings:
+    """Q2.3: random q per test point that check log p(x) = ELBO + KL."""
+
+    random_q: int = 20
+
+
+@dataclass
+class SweepSettings:
+    """Q2.4: radius R (fixed R), the neighbour distance 2 R sin(pi / K_ref) (fixed spacing),
+    K_num log-spaced K from K_min to K_max, n test points per regime."""
+
+    R: float = 10.0
+    K_ref: int = 10
+    K_min: int = 10
+    K_max: int = 10000
+    K_num: int = 13
+    n: int = 1000
+
+
+@dataclass
+class VISettings:
+    """Part 2 (Q2.3 also uses the mixtures of `data`)."""
+
+    kl: KLSettings = field(default_factory=KLSettings)
+    elbo: ELBOSettings = field(default_factory=ELBOSettings)
+    sweep: SweepSettings = field(default_factory=SweepSettings)
+
+
+@dataclass
+class Settings:
+    """Every parameter of the homework: the root seed and one section per part."""
+
+    seed: int = 2021
+    data: DataSettings = field(default_factory=DataSettings)
+    em: EMSettings = field(default_factory=EMSettings)
+    kde: KDESettings = field(default_factory=KDESettings)
+    ebm: EBMSettings = field(default_factory=EBMSettings)
+    vi: VISettings = field(default_factory=VISettings)
 
 
 # ----------------------------------------------------------------------------
@@ -92,7 +206,10 @@ def rng_for(seed: int, *keys: str | int | float) -> np.random.Generator:
 
 
 def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``log(sum(exp(a), axis))`` without overflow or underflow (empty sums give -inf)."""
+    """``log(sum(exp(a), axis))`` without overflow or underflow (empty sums give -inf).
+
+    Written out because the grader's environment has no scipy (scipy.special.logsumexp).
+    """
     a = np.asarray(a, dtype=float)
     a_max = np.max(a, axis=axis, keepdims=True)
     a_max = np.where(np.isfinite(a_max), a_max, 0.0)
@@ -135,6 +252,11 @@ def ring_gmm(K: int, R: float) -> GMM:
     return GMM(weights=np.full(K, 1.0 / K), means=means, var=1.0)
 
 
+def neighbour_spacing(K: int, R: float) -> float:
+    """The distance 2 R sin(pi / K) between neighbouring means of the (K, R) ring."""
+    return 2.0 * R * math.sin(math.pi / K)
+
+
 def sample_gmm(gmm: GMM, n: int, rng: np.random.Generator) -> np.ndarray:
     """n i.i.d. points from the mixture: a component z ~ pi, then x ~ N(mu_z, var I). Shape (n, 2)."""
     z = rng.choice(gmm.K, size=n, p=gmm.weights)
@@ -160,22 +282,29 @@ def gmm_log_density(x: np.ndarray, gmm: GMM) -> np.ndarray:
     return logsumexp(gmm_log_joint(x, gmm), axis=1)
 
 
-def gmm_responsibilities(x: np.ndarray, gmm: GMM) -> np.ndarray:
-    """The posterior p(z=k | x_i), shape (n, K); rows sum to one."""
-    log_joint = gmm_log_joint(x, gmm)
-    return np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+SPLITS = ("train", "validation", "test")
+
+
+
+def make_datasets(seed: int, K: int, n: int, R: float) -> dict[str, np.ndarray]:
+    """Q1.1: the training, validation and test sets for one radius, each from its own stream."""
+    gmm = ring_gmm(K, R)
+    return {split: sample_gmm(gmm, n, rng_for(seed, "data", split, R)) for split in SPLITS}
 
 
 # ----------------------------------------------------------------------------
 # 1.2  EM with Sigma_k = I fixed
 # ----------------------------------------------------------------------------
 #
-# E-step: r_ik = p(z=k | x_i) under the current (pi, mu).
+# E-step: r_ik = p(z=k | x_i) = pi_k N(x_i; mu_k, I) / sum_j pi_j N(x_i; mu_j, I).
 # M-step: pi_k = (1/n) sum_i r_ik,  mu_k = sum_i r_ik x_i / sum_i r_ik.
 # Each step cannot lower the log-likelihood (1/n) sum_i log p(x_i); we stop when
 # it rises by less than `tol` nats per point. The likelihood has many local
 # optima (two centres sharing one cluster while another cluster gets none), so
-# EM starts from several random initialisations and keeps the best.
+# EM starts from several random initialisations and keeps the best. The B starts
+# run side by side: weights (B, K), means (B, K, 2), responsibilities (B, K, n),
+# so every step is a few numpy calls for all of them (nearly three times faster than
+# a loop over the starts).
 
 
 @dataclass
@@ -198,25 +327,35 @@ class EMResult:
     restart_log_likelihoods: list[float]
 
 
-def e_step(x: np.ndarray, gmm: GMM) -> tuple[np.ndarray, float]:
-    """Responsibilities r_ik = p(z=k | x_i), shape (n, K), and the mean log-likelihood, in one pass."""
-    log_joint = gmm_log_joint(x, gmm)
-    log_px = logsumexp(log_joint, axis=1)
-    return np.exp(log_joint - log_px[:, None]), float(np.mean(log_px))
+def e_step(x: np.ndarray, weights: np.ndarray, means: np.ndarray, var: float) -> tuple[np.ndarray, np.ndarray]:
+    """E-step of B runs: r[b, k, i] = pi_k N(x_i; mu_k, var I) / sum_j pi_j N(x_i; mu_j, var I).
+
+    x (n, 2), weights (B, K), means (B, K, 2). Returns the responsibilities (B, K, n) and
+    each run's mean log-likelihood (1/n) sum_i log p(x_i), shape (B,).
+    """
+    # log pi_k N(x_i; mu_k, var I) = mu_k . x_i / var + [log pi_k - |mu_k|^2 / (2 var)] - [|x_i|^2 / (2 var) + log(2 pi var)].
+    # The last bracket does not depend on k: it cancels in r and is added back to log p(x_i) only,
+    # so a step costs one product (B, K, 2) x (2, n) and one exp. Sums over k run along rows of n.
+    with np.errstate(divide="ignore"):  # a weight of exactly zero is log 0 = -inf, on purpose
+        component_term = np.log(weights) - 0.5 * np.sum(means * means, axis=2) / var  # (B, K)
+    a = means @ (x / var).T + component_term[:, :, None]  # (B, K, n)
+    a_max = a.max(axis=1, keepdims=True)  # log-sum-exp over k, by hand to reuse exp(a - a_max) in r
+    e = np.exp(a - a_max)
+    total = e.sum(axis=1, keepdims=True)
+    point_term = -0.5 * np.sum(x * x, axis=1) / var - LOG_2PI - math.log(var)  # (n,)
+    log_px = np.log(total[:, 0]) + a_max[:, 0] + point_term  # (B, n)
+    return e / total, log_px.mean(axis=1)
 
 
-def m_step(x: np.ndarray, resp: np.ndarray, var: float) -> GMM:
-    """The weights and means that maximise the expected complete log-likelihood; var held fixed."""
-    counts = resp.sum(axis=0)  # (K,) expected number of points per component
+def m_step(x: np.ndarray, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """M-step of B runs: pi_k = (1/n) sum_i r_ik and mu_k = sum_i r_ik x_i / sum_i r_ik.
+
+    x (n, 2), resp (B, K, n). Returns weights (B, K) and means (B, K, 2).
+    """
+    counts = resp.sum(axis=2)  # (B, K) expected number of points per component
     # A component that lost every point gets weight ~0; its mean is then irrelevant,
     # and the guard only avoids dividing by zero.
-    means = resp.T @ x / np.maximum(counts, 1e-300)[:, None]
-    return GMM(weights=counts / len(x), means=means, var=var)
-
-
-def em_step(x: np.ndarray, gmm: GMM) -> GMM:
-    """One EM update of the weights and means; the variance is held fixed."""
-    return m_step(x, e_step(x, gmm)[0], gmm.var)
+    return counts / len(x), resp @ x / np.maximum(counts, 1e-300)[:, :, None]
 
 
 def mean_and_sem(values: np.ndarray) -> tuple[float, float]:
@@ -230,53 +369,25 @@ def em_mean_log_likelihood(x: np.ndarray, gmm: GMM) -> float:
     return float(np.mean(gmm_log_density(x, gmm)))
 
 
-def run_em(x: np.ndarray, init: GMM, max_iter: int, tol: float) -> tuple[GMM, np.ndarray, bool]:
-    """EM from one initialisation. Returns the fit, the log-likelihood trace and convergence.
-
-    trace[t] is the mean log-likelihood after t steps (trace[0]: the initialisation).
-    """
-    return run_em_batch(x, [init], max_iter, tol)[0]
-
-
-def run_em_batch(x: np.ndarray, inits: list[GMM], max_iter: int, tol: float) -> list[tuple[GMM, np.ndarray, bool]]:
+def run_em(x: np.ndarray, inits: list[GMM], max_iter: int, tol: float) -> list[tuple[GMM, np.ndarray, bool]]:
     """EM from several initialisations at once, each run independent of the others.
 
-    The B runs share every numpy call (arrays of shape (B, K, n) instead of B loops over
-    (n, K)); a run that has converged is frozen while the others go on. Returns run_em's
-    (fit, trace, converged) for each start.
+    A run stops when a step raises its mean log-likelihood by less than tol (it is then
+    frozen while the others go on), or after max_iter steps. Returns, for each start,
+    (the fit, the trace, whether it converged); trace[t] is the mean log-likelihood after
+    t steps (trace[0]: the initialisation).
     """
     var = inits[0].var
     weights = np.stack([g.weights for g in inits])  # (B, K)
     means = np.stack([g.means for g in inits])  # (B, K, 2)
     active = np.ones(len(inits), dtype=bool)
     converged = np.zeros(len(inits), dtype=bool)
-
-    # log p(x_i, z=k) = mu_k . x_i / var + [log pi_k - |mu_k|^2 / (2 var)] - [|x_i|^2 / (2 var) + log(2 pi var)].
-    # The last bracket does not depend on k: it cancels in the responsibilities and is added
-    # back to log p(x_i) only, so each step costs one product (B, K, 2) x (2, n) and one exp.
-    # Arrays are laid out (B, K, n): sums and maxima over k then run along whole rows of n.
-    x_scaled_t = (x / var).T  # (2, n)
-    point_term = -0.5 * np.sum(x * x, axis=1) / var - LOG_2PI - math.log(var)  # (n,)
-
-    def e_step_batch(weights, means):
-        """e_step for each run: responsibilities (B', K, n) and mean log-likelihoods (B',)."""
-        with np.errstate(divide="ignore"):  # a weight of exactly zero is log 0 = -inf, on purpose
-            component_term = np.log(weights) - 0.5 * np.sum(means * means, axis=2) / var  # (B', K)
-        a = means @ x_scaled_t + component_term[:, :, None]
-        a_max = a.max(axis=1, keepdims=True)
-        e = np.exp(a - a_max)
-        total = e.sum(axis=1, keepdims=True)
-        log_px = np.log(total[:, 0]) + a_max[:, 0] + point_term  # (B', n)
-        return e / total, log_px.mean(axis=1)
-
-    resp, ll = e_step_batch(weights, means)
+    resp, ll = e_step(x, weights, means, var)
     traces = [[float(v)] for v in ll]
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
-        counts = resp[idx].sum(axis=2)  # (B', K): the m_step of every active run
-        weights[idx] = counts / len(x)
-        means[idx] = resp[idx] @ x / np.maximum(counts, 1e-300)[:, :, None]
-        resp[idx], ll_new = e_step_batch(weights[idx], means[idx])
+        weights[idx], means[idx] = m_step(x, resp[idx])
+        resp[idx], ll_new = e_step(x, weights[idx], means[idx], var)
         for b, value in zip(idx, ll_new):
             traces[b].append(float(value))
         done = ll_new - ll[idx] < tol
@@ -316,7 +427,7 @@ def fit_em(
     best = None
     finals = []
     inits = [random_init(x, K, rng) for _ in range(restarts)]
-    for r, (gmm, trace, converged) in enumerate(run_em_batch(x, inits, max_iter, tol)):
+    for r, (gmm, trace, converged) in enumerate(run_em(x, inits, max_iter, tol)):
         finals.append(float(trace[-1]))
         if best is None or trace[-1] > best.log_likelihood[-1]:
             best = EMResult(gmm, trace, len(trace) - 1, converged, r, finals)
@@ -326,6 +437,8 @@ def fit_em(
 
 def linear_sum_assignment(cost: np.ndarray) -> np.ndarray:
     """Minimum-cost perfect matching of a square cost matrix (Hungarian algorithm, O(K^3)).
+
+    Written out because the grader's environment has no scipy (scipy.optimize.linear_sum_assignment).
 
     Returns `col` with row i matched to column col[i], minimising sum_i cost[i, col[i]].
     """
@@ -404,6 +517,36 @@ def em_parameter_errors(estimated: GMM, truth: GMM) -> dict[str, float]:
     }
 
 
+def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: float, restarts: int):
+    """Q1.2 for one radius: fit EM, compare with the truth. Returns (EMResult, summary dict)."""
+    truth = ring_gmm(K, R)
+    result = fit_em(data["train"], K, rng_for(seed, "em", R), max_iter=max_iter, tol=tol, restarts=restarts)
+    fit = match_to_truth(result.gmm, truth)
+    summary = {
+        "R": R,
+        "K": K,
+        "iterations": result.iterations,
+        "converged": result.converged,
+        "restart": result.restart,
+        "restarts": restarts,
+        "restart_log_likelihoods": result.restart_log_likelihoods,
+        "distinct_optima": int(len(np.unique(np.round(result.restart_log_likelihoods, 4)))),
+        "train_loglik_fit": float(result.log_likelihood[-1]),
+        "train_loglik_true": em_mean_log_likelihood(data["train"], truth),
+        "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
+        "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
+        # paired on the same test points, so the standard error is that of the difference
+        "test_gap_sem": mean_and_sem(gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit))[1],
+        "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
+        "neighbour_spacing": neighbour_spacing(K, R),
+        "weights_fit": fit.weights.tolist(),
+        "means_fit": fit.means.tolist(),
+        "means_true": truth.means.tolist(),
+        **em_parameter_errors(fit, truth),
+    }
+    return result, summary
+
+
 # ----------------------------------------------------------------------------
 # 1.3  Kernel density estimation
 # ----------------------------------------------------------------------------
@@ -455,6 +598,30 @@ def tune_kde_sigma(
     return float(sigmas[np.argmax(lls)]), sigmas, lls
 
 
+def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: GMM) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Q1.3: tune sigma on validation, evaluate on test beside the true density `truth`.
+
+    Returns (summary, sigmas tried, their validation log-likelihoods).
+    """
+    best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
+    kde_test = kde_log_density(data["test"], data["train"], best)
+    true_test = gmm_log_density(data["test"], truth)
+    test_loglik, test_loglik_sem = mean_and_sem(kde_test)
+    true_loglik, true_loglik_sem = mean_and_sem(true_test)
+    summary = {
+        "sigma": best,
+        "sigma_on_grid_edge": bool(best in (sigmas[0], sigmas[-1])),
+        "validation_loglik": float(lls.max()),
+        "test_loglik": test_loglik,
+        "test_loglik_sem": test_loglik_sem,
+        "test_loglik_true": true_loglik,
+        "test_loglik_true_sem": true_loglik_sem,
+        "test_gap_sem": mean_and_sem(true_test - kde_test)[1],  # paired: same test points
+        "grid_size": int(len(sigmas)),
+    }
+    return summary, sigmas, lls
+
+
 # ----------------------------------------------------------------------------
 # 1.4-1.7  Energy-based model trained by importance sampling
 # ----------------------------------------------------------------------------
@@ -490,131 +657,60 @@ def tune_kde_sigma(
 # E_{p_theta}[grad E_theta] (Question 1.6): autograd through A_hat computes it.
 
 ACTIVATIONS = ("relu", "softplus", "tanh", "elu", "silu")
-DTYPE = "float64"  # torch dtype of evaluation, and the default of every function below
-TRAIN_DTYPE = "float32"  # torch dtype of training
+DTYPE = torch.float64  # evaluation, and the default of every function below
+TRAIN_DTYPE = torch.float32  # training
 
 
-def activation_function(name: str):
-    """The hidden units' nonlinearity of that name (one of ACTIVATIONS)."""
+def activation_function(name: str) -> nn.Module:
+    """The hidden units' nonlinearity of that name (one of ACTIVATIONS), as a torch module."""
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
-    return {"relu": torch.relu, "tanh": torch.tanh}.get(name) or getattr(torch.nn.functional, name)
+    return {"relu": nn.ReLU, "softplus": nn.Softplus, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}[name]()
 
 
-@dataclass
-class EBMConfig:
-    """Settings of the energy-based model (the build's config key `ebm` mirrors them).
-
-    width, activation:   the hidden layer.
-    base_var:            variance of the confinement N(0, base_var I_2); learned (as log beta,
-                         starting from this value) when learn_base_var is true.
-    optimizer, lr, weight_decay, steps: full-batch gradient ascent ("adam", "adamw" or "sgd").
-    importance_M:        points drawn once from q for training (the homework's M = 5000).
-    check_M:             a fresh, larger sample from q used only to check A_hat after training.
-    quadrature_margin, quadrature_num: the grid [-(R + margin), R + margin]^2 with num nodes
-                         per axis on which A is also computed by quadrature.
-    init:                which random initialisation of the network (each has its own stream).
-    threads:             torch's CPU threads (fixed, so that sums are taken in the same order).
-    log_every:           a progress line every this many steps (0: silent).
-    """
-
-    width: int = 32
-    activation: str = "relu"
-    base_var: float = 1.0
-    learn_base_var: bool = False
-    optimizer: str = "adam"
-    lr: float = 0.03
-    weight_decay: float = 0.0
-    steps: int = 2000
-    importance_M: int = 5000
-    check_M: int = 100_000
-    quadrature_margin: float = 8.0
-    quadrature_num: int = 801
-    init: int = 0
-    threads: int = 1
-    log_every: int = 250
-
-
-def ebm_config(settings) -> EBMConfig:
-    """The EBMConfig of an object with fields ebm_width, ebm_activation, ... (the Settings below)."""
-    return EBMConfig(**{key: getattr(settings, f"ebm_{key}") for key in asdict(EBMConfig())})
-
-
-class ShallowEnergy:
+class ShallowEnergy(nn.Module):
     """E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2 for x of shape (n, 2); returns (n,).
 
-    The tensors, named as torch.nn.Linear names them: hidden.weight W (width, 2), hidden.bias
-    b (width,), out.weight v (1, width), out.bias c (1,); and log_beta, with beta = 1 / base_var
-    fixed, or learned when learn_base_var is true. Either way beta > 0, so exp(E_theta) is
-    integrable for every parameter value. W, b, v, c start as torch.nn.Linear's do: uniform
-    on +-1/sqrt(fan_in), drawn from torch's generator in that order.
+    hidden = nn.Linear(2, width) holds W (width, 2) and b (width,); out = nn.Linear(width, 1)
+    holds v (1, width) and c (1,); both start as nn.Linear does (uniform on +-1/sqrt(fan_in)).
+    log_beta, with beta = 1 / base_var, is a parameter when learn_base_var is true and a
+    fixed buffer otherwise. Either way beta > 0, so exp(E_theta) is integrable for every
+    parameter value.
     """
 
     def __init__(
         self, width: int, activation: str, base_var: float, input_scale: float, learn_base_var: bool = False, dtype=DTYPE
     ):
-        self.act = activation_function(activation)
+        super().__init__()
         self.width, self.activation = int(width), activation
         self.input_scale = float(input_scale)
         self.learn_base_var = bool(learn_base_var)
-        dt = getattr(torch, dtype)
-
-        def linear_init(shape, fan_in):  # torch.nn.Linear's bound: kaiming_uniform with a = sqrt(5)
-            bound = math.sqrt(3.0) * (math.sqrt(2.0 / 6.0) / math.sqrt(fan_in))
-            return torch.empty(shape, dtype=dt).uniform_(-bound, bound)
-
-        self.state = {
-            "hidden.weight": linear_init((width, 2), 2),
-            "hidden.bias": torch.empty(width, dtype=dt).uniform_(-1 / math.sqrt(2), 1 / math.sqrt(2)),
-            "out.weight": linear_init((1, width), width),
-            "out.bias": torch.empty(1, dtype=dt).uniform_(-1 / math.sqrt(width), 1 / math.sqrt(width)),
-            "log_beta": torch.tensor(-math.log(base_var), dtype=dt),
-        }
-        for _, p in self.named_parameters():
-            p.requires_grad_(True)
-
-    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
-        """The trained tensors: all but log_beta unless it is learned."""
-        return [(k, v) for k, v in self.state.items() if k != "log_beta" or self.learn_base_var]
-
-    def parameters(self) -> list[torch.Tensor]:
-        return [p for _, p in self.named_parameters()]
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return dict(self.state)
-
-    def load_state_dict(self, state: dict) -> None:
-        with torch.no_grad():
-            for k, v in state.items():
-                self.state[k].copy_(v)
-
-    def to(self, dtype: str) -> ShallowEnergy:
-        """Convert every tensor to the torch dtype of that name (trained ones stay trainable)."""
-        trained = {k for k, _ in self.named_parameters()}
-        self.state = {k: v.detach().to(getattr(torch, dtype)).requires_grad_(k in trained) for k, v in self.state.items()}
-        return self
+        self.hidden = nn.Linear(2, self.width, dtype=dtype)
+        self.act = activation_function(activation)
+        self.out = nn.Linear(self.width, 1, dtype=dtype)
+        log_beta = torch.tensor(-math.log(base_var), dtype=dtype)
+        if self.learn_base_var:
+            self.log_beta = nn.Parameter(log_beta)
+        else:
+            self.register_buffer("log_beta", log_beta)
 
     @property
     def base_var(self) -> float:
         """The variance 1 / beta of the confinement (its current value when learned)."""
-        return float(torch.exp(-self.state["log_beta"].detach()))
+        return float(torch.exp(-self.log_beta.detach()))
 
-    def network(self, x: torch.Tensor, state: dict | None = None) -> torch.Tensor:
+    def network(self, x: torch.Tensor) -> torch.Tensor:
         """The shallow network v . act(W x / s + b) + c alone, shape (n,)."""
-        t = self.state if state is None else state
-        linear = torch.nn.functional.linear  # x W^T + b
-        hidden = self.act(linear(x / self.input_scale, t["hidden.weight"], t["hidden.bias"]))
-        return linear(hidden, t["out.weight"], t["out.bias"]).squeeze(-1)
+        return self.out(self.act(self.hidden(x / self.input_scale))).squeeze(-1)
 
-    def __call__(self, x: torch.Tensor, state: dict | None = None) -> torch.Tensor:
-        """E_theta at the rows of x, with the model's tensors or those of `state` (same names)."""
-        t = self.state if state is None else state
-        return self.network(x, t) - 0.5 * torch.exp(t["log_beta"]) * torch.sum(x * x, dim=-1)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """E_theta at the rows of x (n, 2). Shape (n,)."""
+        return self.network(x) - 0.5 * torch.exp(self.log_beta) * torch.sum(x * x, dim=-1)
 
 
 def to_tensor(x, dtype=DTYPE) -> torch.Tensor:
-    """A numpy array (or anything array-like) as a torch tensor of the dtype of that name."""
-    return torch.as_tensor(np.asarray(x, dtype=float), dtype=getattr(torch, dtype))
+    """A numpy array (or anything array-like) as a torch tensor of that dtype."""
+    return torch.as_tensor(np.asarray(x, dtype=float), dtype=dtype)
 
 
 def torch_seed(seed: int, *keys) -> int:
@@ -634,24 +730,6 @@ def energy_values(energy: ShallowEnergy, x: np.ndarray, chunk: int = 1 << 16) ->
         for start in range(0, len(x), chunk):
             out[start : start + chunk] = energy(to_tensor(x[start : start + chunk])).numpy()
     return out
-
-
-def energy_to_dict(energy: ShallowEnergy) -> dict:
-    """A JSON-ready description of the model: architecture and every parameter as nested lists."""
-    return {
-        "width": energy.width,
-        "activation": energy.activation,
-        "input_scale": energy.input_scale,
-        "learn_base_var": energy.learn_base_var,
-        "state": {k: v.tolist() for k, v in energy.state_dict().items()},
-    }
-
-
-def energy_from_dict(d: dict) -> ShallowEnergy:
-    """The inverse of energy_to_dict."""
-    energy = ShallowEnergy(d["width"], d["activation"], 1.0, d["input_scale"], d["learn_base_var"])
-    energy.load_state_dict({k: to_tensor(v) for k, v in d["state"].items()})
-    return energy
 
 
 # Importance sampling with the true mixture q as proposal (Questions 1.5-1.7).
@@ -693,10 +771,9 @@ def self_normalised_estimate(values: torch.Tensor, log_w: torch.Tensor) -> torch
 def per_point_energy_gradients(energy: ShallowEnergy, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """grad_theta E_theta(x_m) for each row of x (M, 2): parameter name -> (M, *parameter shape)."""
     params = {k: p.detach() for k, p in energy.named_parameters()}
-    fixed = {k: v for k, v in energy.state_dict().items() if k not in params}
 
-    def energy_at(p, x_m):
-        return energy(x_m[None], {**fixed, **p})[0]
+    def energy_at(p, x_m):  # E_theta(x_m) as a function of the parameters p (the buffers stay the model's)
+        return torch.func.functional_call(energy, p, (x_m[None],))[0]
 
     return torch.func.vmap(torch.func.grad(energy_at), in_dims=(None, 0))(params, x)
 
@@ -715,6 +792,26 @@ def ebm_objective(energy: ShallowEnergy, x: torch.Tensor, x_q: torch.Tensor, log
     return energy(x).mean() - importance_log_partition(importance_log_weights(energy, x_q, log_q))
 
 
+def gradient_estimator_check(energy: ShallowEnergy, x: torch.Tensor, x_q: torch.Tensor, log_q: torch.Tensor) -> dict:
+    """Q1.6 in numbers: autograd's gradient of L_hat against the homework's estimator of it,
+    (1/n) sum_i grad E_theta(x_i) - N_hat / D_hat, at the current parameters.
+
+    Returns the largest absolute difference over every parameter entry, the power of ten
+    10^k just above it (k >= -15, for the text), and, for scale, the gradient's largest entry.
+    """
+    names = [k for k, _ in energy.named_parameters()]
+    autograd = torch.autograd.grad(ebm_objective(energy, x, x_q, log_q), [p for _, p in energy.named_parameters()])
+    data_term = per_point_energy_gradients(energy, x)
+    model_term = importance_grad_log_partition(energy, x_q, log_q)
+    estimator = [data_term[k].mean(dim=0) - model_term[k] for k in names]
+    diff = max(float((a - e).abs().max()) for a, e in zip(autograd, estimator))
+    return {
+        "grad_estimator_max_abs_diff": diff,
+        "grad_estimator_diff_log10": math.floor(math.log10(max(diff, 1e-16))) + 1,
+        "grad_max_abs": max(float(a.abs().max()) for a in autograd),
+    }
+
+
 def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> float:
     """A(theta) on the square [-lim, lim]^2: log of the sum of exp(E_theta) over num x num nodes times h^2.
 
@@ -730,53 +827,15 @@ def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> flo
 # Training and evaluation.
 
 
-class Optimizer:
-    """Full-batch Adam, AdamW or SGD with momentum 0.9, written out (the update rules of torch.optim).
-
-    adam:  g <- g + weight_decay * theta;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-           theta <- theta - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
-    adamw: the same without the L2 term, after the decoupled decay theta <- (1 - lr * weight_decay) theta.
-    sgd:   g <- g + weight_decay * theta;  m <- 0.9 m + g;  theta <- theta - lr * m.
-    (torch.optim itself would do the same, but its first use imports torch's compiler, two
-    seconds per process.)
-    """
-
-    BETAS, EPS, MOMENTUM = (0.9, 0.999), 1e-8, 0.9
-
-    def __init__(self, params, name: str, lr: float, weight_decay: float):
-        if name not in ("adam", "adamw", "sgd"):
-            raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
-        self.params = list(params)
-        self.name, self.lr, self.weight_decay = name, lr, weight_decay
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = 0
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def step(self) -> None:
-        with torch.no_grad():
-            self._step()
-
-    def _step(self) -> None:
-        self.t += 1
-        b1, b2 = self.BETAS
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad
-            if self.name == "adamw":
-                p.mul_(1.0 - self.lr * self.weight_decay)
-            elif self.weight_decay:
-                g = g.add(p, alpha=self.weight_decay)
-            if self.name == "sgd":
-                m.mul_(self.MOMENTUM).add_(g)
-                p.add_(m, alpha=-self.lr)
-                continue
-            m.lerp_(g, 1.0 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
-            denom = (v.sqrt() / math.sqrt(1.0 - b2**self.t)).add_(self.EPS)
-            p.addcdiv_(m, denom, value=-self.lr / (1.0 - b1**self.t))
+def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """torch.optim's Adam, AdamW (decoupled weight decay) or SGD with momentum 0.9, full batch."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
 
 
 def train_ebm(
@@ -785,7 +844,7 @@ def train_ebm(
     validation: torch.Tensor,
     x_q: torch.Tensor,
     log_q: torch.Tensor,
-    cfg: EBMConfig,
+    cfg: EBMSettings,
     log=print,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Full-batch gradient ascent on L_hat for cfg.steps steps, keeping the best validation model.
@@ -795,7 +854,7 @@ def train_ebm(
     the importance weights. `energy` is left at the step with the highest validation
     log-likelihood. Returns (trace of those four quantities, each of shape (steps,), best step).
     """
-    opt = Optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
+    opt = make_optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
     n, n_val = len(train), len(validation)
     x_all = torch.cat([train, validation, x_q])  # one forward pass per step serves all three sets
     trace = {k: np.empty(cfg.steps) for k in ("train_loglik", "validation_loglik", "log_partition", "ess")}
@@ -829,7 +888,7 @@ def evaluate_ebm(
     truth: GMM,
     x_q: np.ndarray,
     x_check: np.ndarray,
-    cfg: EBMConfig,
+    cfg: EBMSettings,
     R: float,
 ) -> dict:
     """Q1.7: the log-partition three ways and the test log-likelihoods with their standard errors.
@@ -909,7 +968,7 @@ def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, truth: 
     return out
 
 
-def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMConfig, log=print) -> tuple[ShallowEnergy, dict, dict]:
+def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, log=print) -> tuple[ShallowEnergy, dict, dict]:
     """Q1.6-1.7 on one data set: draw the proposal sample once, train, select, evaluate.
 
     Returns (the selected energy, the training trace, a summary dict). The proposal sample and
@@ -935,126 +994,17 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMConfig, log=
     )
     train_seconds = time.perf_counter() - start
     energy.to(DTYPE)  # the trained parameters, exactly, in double precision
+    log_q = to_tensor(gmm_log_density(x_q, truth))
     summary = {
         "config": asdict(cfg),
         "best_step": best_step,
         "ess_min_during_training": float(trace["ess"].min()),
+        **gradient_estimator_check(energy, to_tensor(data["train"]), to_tensor(x_q), log_q),
         **evaluate_ebm(energy, data, truth, x_q, x_check, cfg, R),
     }
     log(f"trained {cfg.steps} steps in {train_seconds:.1f} s; kept step {best_step}")
     return energy, trace, summary
 
-
-def describe_change(change: dict, base: EBMConfig) -> str:
-    """A short text for a change of the settings `base`, e.g. {"activation": "tanh"} -> "tanh units"."""
-    cfg = {**asdict(base), **change}
-    parts = []
-    for key in change:
-        if key in ("base_var", "learn_base_var"):
-            how = "learned from" if cfg["learn_base_var"] else "fixed at"
-            text = f"base variance {how} {cfg['base_var']:g}"
-        elif key == "activation":
-            text = f"{cfg['activation']} units"
-        elif key == "width":
-            text = f"{cfg['width']} hidden units"
-        elif key == "init":
-            text = f"initialisation {cfg['init']}"
-        elif key == "optimizer":
-            text = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum"}[cfg["optimizer"]]
-        else:
-            name = {"lr": "learning rate"}.get(key, key.replace("_", " "))
-            text = f"{name} {cfg[key]:g}"
-        if text not in parts:
-            parts.append(text)
-    return ", ".join(parts)
-
-
-def ebm_variant_experiments(
-    data: dict, K: int, R: float, seed: int, base: EBMConfig, variants: dict, log=print
-) -> list[dict]:
-    """Q1.6: the experiment again with settings changed from `base`; `variants` maps a name to
-    its changes, e.g. {"tanh": {"activation": "tanh"}}. One summary each, in the given order."""
-    results = []
-    for name, change in variants.items():
-        cfg = EBMConfig(**{**asdict(base), **change, "log_every": 0})
-        _, _, summary = ebm_experiment(data, K, R, seed, cfg, log=log)
-        summary.update(name=name, change=dict(change), label=describe_change(change, base))
-        log(
-            f"{summary['label']}: validation {summary['validation_loglik']:.4f}, test {summary['test_loglik_is']:.4f} "
-            f"(quadrature {summary['test_loglik_quad']:.4f}), A_is - A_quad {summary['A_is_minus_quad']:+.4f}, "
-            f"ESS {summary['ess']:.0f}"
-        )
-        results.append(summary)
-    return results
-
-
-# Figures of Questions 1.6-1.7 (pyplot and save_figure are defined under Figures below).
-
-
-def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str | Path) -> None:
-    """Q1.6: against the step, the training objective and validation log-likelihood (with
-    `references`, label -> validation log-likelihood of other densities), A_hat, and ESS / M."""
-    plt = pyplot()
-    steps = np.arange(1, len(trace["train_loglik"]) + 1)
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 2.8))
-    ax = axes[0]
-    ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
-    ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
-    for (label, value), style in zip(references.items(), ("--", ":")):
-        ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
-    top = max(trace["validation_loglik"].max(), *references.values())
-    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
-    ax.legend(loc="lower left", fontsize="small")  # early steps lie below the panel: the left is empty
-    axes[1].plot(steps, trace["log_partition"], color="C2")
-    axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
-    axes[2].plot(steps, trace["ess"], color="C4")
-    axes[2].set(xscale="log", xlabel="step", ylabel="effective sample size")
-    for ax in axes:
-        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
-    """Q1.7: log-densities (`panels`: label -> log-density function) along the circle of radius R
-    through the means, and along the ray from the origin through the mean at angle 0."""
-    plt = pyplot()
-    angle = np.linspace(0.0, 2.0 * np.pi, 721)
-    radius = np.linspace(0.0, R + 6.0, 481)
-    on_circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    on_ray = np.stack([radius, np.zeros_like(radius)], axis=1)
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8))
-    for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
-        axes[0].plot(angle, log_density(on_circle), linestyle=style, label=label)
-        axes[1].plot(radius, log_density(on_ray), linestyle=style, label=label)
-    axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
-    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
-    axes[1].legend(loc="lower center", fontsize="small")  # below the peak, where the curves leave room
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def ebm_density_functions(energy: ShallowEnergy, log_partition: float, truth: GMM, train: np.ndarray, kde_sigma: float) -> dict:
-    """The three densities compared in Q1.7, as log-density functions of points (m, 2) -> (m,)."""
-    return {
-        "true density": lambda x: gmm_log_density(x, truth),
-        "EBM": lambda x: energy_values(energy, x) - log_partition,
-        rf"KDE, $\sigma={kde_sigma:.3g}$": lambda x: kde_log_density(x, train, kde_sigma),
-    }
-
-
-def plot_ebm_results(
-    energy: ShallowEnergy, trace: dict, summary: dict, data: dict, truth: GMM, kde_sigma: float, paths: dict
-) -> None:
-    """Q1.6-1.7 figures: `paths` maps "training", "density" and "slices" to files."""
-    references = {
-        "true GMM": em_mean_log_likelihood(data["validation"], truth),
-        "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma),
-    }
-    plot_ebm_training(trace, summary["best_step"], references, paths["training"])
-    densities = ebm_density_functions(energy, summary["A_is"], truth, data["train"], kde_sigma)
-    plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
-    plot_log_density_slices(densities, summary["R"], paths["slices"])
 
 # ----------------------------------------------------------------------------
 # 2  Variational inference
@@ -1139,11 +1089,6 @@ def mixture_log_pdf(x: np.ndarray, weights, means, sds) -> np.ndarray:
     return logsumexp(np.stack(comps, axis=-1), axis=-1)
 
 
-def trapezoid(y: np.ndarray, dx: float) -> np.ndarray:
-    """Trapezoidal rule on a uniform grid along the last axis."""
-    return dx * (y.sum(axis=-1) - 0.5 * (y[..., 0] + y[..., -1]))
-
-
 def kl_quadrature(log_a: np.ndarray, log_b: np.ndarray, dx: float) -> np.ndarray:
     """KL(a || b) = int a log(a / b) dx by the trapezoidal rule on a uniform grid of step dx.
 
@@ -1151,7 +1096,7 @@ def kl_quadrature(log_a: np.ndarray, log_b: np.ndarray, dx: float) -> np.ndarray
     underflows to 0 contribute 0. Returns the KL for every leading index.
     """
     a = np.exp(log_a)
-    return trapezoid(np.where(a > 0, a * (log_a - log_b), 0.0), dx)
+    return np.trapezoid(np.where(a > 0, a * (log_a - log_b), 0.0), dx=dx, axis=-1)
 
 
 def kl_normal_closed_form(m1: float, s1: float, m2: float, s2: float) -> float:
@@ -1171,8 +1116,9 @@ def fit_gaussian_forward_kl(weights, means, sds) -> tuple[float, float]:
     return mean, math.sqrt(var)
 
 
-def reverse_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """KL(N(m_i, s_j^2) || p) for every pair of a grid: m (I,), s (J,) -> (I, J).
+def kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray, reverse: bool) -> np.ndarray:
+    """KL(N(m_i, s_j^2) || p) (reverse) or KL(p || N(m_i, s_j^2)) (forward) for every pair of a
+    grid: m (I,), s (J,) -> (I, J).
 
     log_p: (G,) log-density of p on the uniform grid x (G,). One row of m at a time,
     so memory stays O(J * G).
@@ -1180,16 +1126,8 @@ def reverse_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarr
     dx = float(x[1] - x[0])
     out = np.empty((len(m), len(s)))
     for i, mi in enumerate(m):
-        out[i] = kl_quadrature(normal_log_pdf(x[None, :], mi, s[:, None]), log_p[None, :], dx)
-    return out
-
-
-def forward_kl_grid(log_p: np.ndarray, x: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """KL(p || N(m_i, s_j^2)) for every pair of a grid: m (I,), s (J,) -> (I, J)."""
-    dx = float(x[1] - x[0])
-    out = np.empty((len(m), len(s)))
-    for i, mi in enumerate(m):
-        out[i] = kl_quadrature(log_p[None, :], normal_log_pdf(x[None, :], mi, s[:, None]), dx)
+        log_q = normal_log_pdf(x[None, :], mi, s[:, None])  # (J, G)
+        out[i] = kl_quadrature(log_q, log_p[None, :], dx) if reverse else kl_quadrature(log_p[None, :], log_q, dx)
     return out
 
 
@@ -1205,12 +1143,12 @@ def refine_reverse_kl(log_p: np.ndarray, x: np.ndarray, m0: float, s0: float, dm
     for _ in range(rounds):
         m = m_best + np.linspace(-dm, dm, num)
         s = np.exp(log_s_best + np.linspace(-dlog_s, dlog_s, num))
-        kl = reverse_kl_grid(log_p, x, m, s)
+        kl = kl_grid(log_p, x, m, s, reverse=True)
         i, j = np.unravel_index(np.argmin(kl), kl.shape)
         m_best, log_s_best = float(m[i]), float(np.log(s[j]))
         dm, dlog_s = dm * shrink, dlog_s * shrink
     s_best = math.exp(log_s_best)
-    return m_best, s_best, float(reverse_kl_grid(log_p, x, np.array([m_best]), np.array([s_best]))[0, 0])
+    return m_best, s_best, float(kl_grid(log_p, x, np.array([m_best]), np.array([s_best]), reverse=True)[0, 0])
 
 
 def local_minima(values: np.ndarray) -> np.ndarray:
@@ -1252,8 +1190,8 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
     spread = max(p_sds)
     m_grid = np.linspace(min(p_means) - 3 * spread, max(p_means) + 3 * spread, m_num)
     s_grid = np.geomspace(min(p_sds) / 10.0, (max(p_means) - min(p_means)) + 5 * spread, s_num)
-    reverse = reverse_kl_grid(log_p, x, m_grid, s_grid)
-    forward = forward_kl_grid(log_p, x, m_grid, s_grid)
+    reverse = kl_grid(log_p, x, m_grid, s_grid, reverse=True)
+    forward = kl_grid(log_p, x, m_grid, s_grid, reverse=False)
     reverse_profile, forward_profile = reverse.min(axis=1), forward.min(axis=1)
 
     dm, dlog_s = float(m_grid[1] - m_grid[0]), float(np.log(s_grid[1] / s_grid[0]))
@@ -1269,7 +1207,7 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
         "forward_fit": forward_fit,
         "reverse_fits": reverse_fits,
         "reverse_fit": reverse_fits[0],
-        "p_mass": float(trapezoid(np.exp(log_p), dx)),
+        "p_mass": float(np.trapezoid(np.exp(log_p), dx=dx)),
         "mode_costs": [-math.log(w) for w in p_weights],  # -log w_j: the gap of a q on mode j alone
         "grid": {"x_min": x_min, "x_max": x_max, "x_num": x_num, "dx": dx},
     }
@@ -1279,7 +1217,7 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
         w * (math.log(q_sd) + 0.5 * LOG_2PI + (s**2 + (m - q_mean) ** 2) / (2.0 * q_sd**2))
         for w, m, s in zip(p_weights, p_means, p_sds)
     ]
-    summary["entropy_p"] = float(-trapezoid(np.exp(log_p) * log_p, dx))
+    summary["entropy_p"] = float(-np.trapezoid(np.exp(log_p) * log_p, dx=dx))
     # p >= w_j N(m_j, s_j^2) gives KL(q || p) <= -log w_j + KL(q || N(m_j, s_j^2)) for every j.
     summary["q"]["kl_qp_bound"] = min(
         -math.log(w) + kl_normal_closed_form(q_mean, q_sd, m, s) for w, m, s in zip(p_weights, p_means, p_sds)
@@ -1298,17 +1236,6 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
 #                = -log 2pi - (|x|^2 + R^2) / 2     (ring, K >= 2: sum_k mu_k = 0, |mu_k| = R),
 #      and its gap is KL(Unif || r(x)) = -log K - (1/K) sum_k log r_k(x).
 # (ii) q = r(x) = p(z | x): the gap is KL(r || r) = 0 and L = log p(x) exactly.
-
-
-def elbo_uniform(x: np.ndarray, gmm: GMM) -> np.ndarray:
-    """L(q) with q = Unif{1..K}, for each point of x (n, 2). Shape (n,)."""
-    return elbo(gmm_log_joint(x, gmm), np.full(gmm.K, -math.log(gmm.K)))
-
-
-def elbo_posterior(x: np.ndarray, gmm: GMM) -> np.ndarray:
-    """L(q) with q = p(z | x, theta), the exact posterior, for each point. Shape (n,)."""
-    log_joint = gmm_log_joint(x, gmm)
-    return elbo(log_joint, posterior_log_probs(log_joint))
 
 
 def elbo_uniform_ring(x: np.ndarray, R: float) -> np.ndarray:
@@ -1524,7 +1451,7 @@ def row_log_density_constant(d: float, num: int = 4001, width: float = 12.0) -> 
     one is a 1-D integral, by the trapezoidal rule over e_t in [-width, width]."""
     e = np.linspace(-width, width, num)
     weight = np.exp(-0.5 * e**2) / math.sqrt(2.0 * math.pi)
-    return float(trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), float(e[1] - e[0])) - 0.5)
+    return float(np.trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), e) - 0.5)
 
 
 def sweep_K_grid(K_min: int, K_max: int, K_num: int) -> list[int]:
@@ -1542,14 +1469,14 @@ def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: 
     Returns {"rows": one dict per K, "same_points_limit": means at the limiting points}.
     """
     u, noise = rng.random(n), rng.standard_normal((n, 2))
-    d = 2.0 * R * math.sin(math.pi / K_ref)
+    d = neighbour_spacing(K_ref, R)
     rows = []
     for K in Ks:
         R_K = ring_radius(K, regime, R, K_ref)
         angle = coupled_angles(K, u)
         x = on_circle(angle, R_K) + noise
         per = elbo_study(x, ring_gmm(K, R_K))
-        row = {"K": K, "R": R_K, "spacing": 2.0 * R_K * math.sin(math.pi / K)}
+        row = {"K": K, "R": R_K, "spacing": neighbour_spacing(K, R_K)}
         for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "posterior_entropy"):
             row[name], row[f"{name}_sem"] = mean_and_sem(per[name])
         row["log_p_plus_log_K"] = row["log_p"] + math.log(K)
@@ -1585,7 +1512,7 @@ def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_
     Each regime draws its test points from its own stream rng_for(seed, "vi", "sweep", regime).
     """
     Ks = sweep_K_grid(K_min, K_max, K_num)
-    d = 2.0 * R * math.sin(math.pi / K_ref)
+    d = neighbour_spacing(K_ref, R)
     C = row_log_density_constant(d)
     fixed_R = sweep_regime(Ks, "fixed_R", R, K_ref, n, rng_for(seed, "vi", "sweep", "fixed_R"))
     fixed_spacing = sweep_regime(Ks, "fixed_spacing", R, K_ref, n, rng_for(seed, "vi", "sweep", "fixed_spacing"))
@@ -1605,7 +1532,194 @@ def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_
     }
 
 
-# Figures of Part 2 (pyplot and save_figure are defined in the Figures section below).
+# ----------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------
+#
+# Matplotlib is imported on first use: the computations above do not need it.
+
+
+def pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: str | Path) -> None:
+    """Save without a creation date, so the same figure gives the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
+    fig.savefig(path, metadata=metadata)
+    pyplot().close(fig)
+
+
+def density_grid(log_density, lim: float, num: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate a log-density on a num x num grid of [-lim, lim]^2: returns X, Y, log p."""
+    t = np.linspace(-lim, lim, num)
+    X, Y = np.meshgrid(t, t)
+    Z = log_density(np.stack([X.ravel(), Y.ravel()], axis=1)).reshape(X.shape)
+    return X, Y, Z
+
+
+# Questions 1.1-1.3.
+
+
+def plot_samples(datasets: dict, gmms: dict, path: str | Path) -> None:
+    """Q1.1: one panel per R, the training points, the true means and density contours."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
+    for ax, (R, x) in zip(axes[0], datasets.items()):
+        gmm = gmms[R]
+        lim = float(np.abs(gmm.means).max()) + 4.0
+        X, Y, Z = density_grid(lambda p: gmm_log_density(p, gmm), lim)
+        ax.contour(X, Y, np.exp(Z), levels=6, colors="0.45", linewidths=0.6)
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="C0", label="training points", rasterized=True)
+        ax.scatter(*gmm.means.T, marker="x", color="C3", s=30, label=r"true means $\mu_k$")
+        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
+    axes[0, 0].legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) -> None:
+    """Q1.2: estimated means (circles, area ~ weight) against true means (crosses) over the data."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
+    for ax, (R, x) in zip(axes[0], datasets.items()):
+        truth, fit = truths[R], fits[R]
+        lim = float(np.abs(truth.means).max()) + 4.0
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.25, color="0.5", rasterized=True)
+        ax.scatter(*truth.means.T, marker="x", color="C3", s=36, label="true means")
+        ax.scatter(*fit.means.T, s=400 * fit.weights, facecolors="none", edgecolors="C0", label="EM means")
+        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
+    axes[0, 0].legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
+    """Q1.2: mean training log-likelihood after each EM step, with the value at the true parameters.
+
+    Steps are on a log axis (the R=1 run takes thousands of steps, the R=10 run a few).
+    """
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(traces), figsize=(3.3 * len(traces), 2.8), squeeze=False)
+    for ax, (R, trace) in zip(axes[0], traces.items()):
+        steps = np.arange(1, len(trace))
+        ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
+        ax.axhline(truth_ll[R], color="C3", linestyle="--", label="true parameters")
+        # Zoom on the end of the run and the true value; the first steps may lie below.
+        lo, hi = sorted([trace[-1], truth_ll[R]])
+        pad = max(0.6 * (hi - lo), 0.005)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    axes[0, 0].legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: str | Path) -> None:
+    """Q1.3: validation log-likelihood against the bandwidth sigma (a variance), best marked."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 2.9))
+    ax.plot(sigmas, lls, marker=".", color="C0")
+    ax.axvline(best, color="C3", linestyle="--", label=rf"chosen $\sigma = {best:.3g}$")
+    finite = lls[np.isfinite(lls)]
+    ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
+    ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 200) -> None:
+    """Heat maps of several densities side by side: `panels` maps title -> log-density function."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.1), squeeze=False)
+    for ax, (title, log_density) in zip(axes[0], panels.items()):
+        X, Y, Z = density_grid(log_density, lim, num)
+        ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
+        ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+        ax.grid(False)  # grid lines would hide the density
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+# Questions 1.6-1.7.
+
+
+def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str | Path) -> None:
+    """Q1.6: against the step, the training objective and validation log-likelihood (with
+    `references`, label -> validation log-likelihood of other densities), A_hat, and ESS / M."""
+    plt = pyplot()
+    steps = np.arange(1, len(trace["train_loglik"]) + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 2.8))
+    ax = axes[0]
+    ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
+    ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
+    for (label, value), style in zip(references.items(), ("--", ":")):
+        ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
+    top = max(trace["validation_loglik"].max(), *references.values())
+    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
+    ax.legend(loc="lower left", fontsize="small")  # early steps lie below the panel: the left is empty
+    axes[1].plot(steps, trace["log_partition"], color="C2")
+    axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
+    axes[2].plot(steps, trace["ess"], color="C4")
+    axes[2].set(xscale="log", xlabel="step", ylabel="effective sample size")
+    for ax in axes:
+        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
+    """Q1.7: log-densities (`panels`: label -> log-density function) along the circle of radius R
+    through the means, and along the ray from the origin through the mean at angle 0."""
+    plt = pyplot()
+    angle = np.linspace(0.0, 2.0 * np.pi, 721)
+    radius = np.linspace(0.0, R + 6.0, 481)
+    on_circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    on_ray = np.stack([radius, np.zeros_like(radius)], axis=1)
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8))
+    for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
+        axes[0].plot(angle, log_density(on_circle), linestyle=style, label=label)
+        axes[1].plot(radius, log_density(on_ray), linestyle=style, label=label)
+    axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
+    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
+    axes[1].legend(loc="lower center", fontsize="small")  # below the peak, where the curves leave room
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def ebm_density_functions(energy: ShallowEnergy, log_partition: float, truth: GMM, train: np.ndarray, kde_sigma: float) -> dict:
+    """The three densities compared in Q1.7, as log-density functions of points (m, 2) -> (m,)."""
+    return {
+        "true density": lambda x: gmm_log_density(x, truth),
+        "EBM": lambda x: energy_values(energy, x) - log_partition,
+        rf"KDE, $\sigma={kde_sigma:.3g}$": lambda x: kde_log_density(x, train, kde_sigma),
+    }
+
+
+def plot_ebm_results(
+    energy: ShallowEnergy, trace: dict, summary: dict, data: dict, truth: GMM, kde_sigma: float, paths: dict
+) -> None:
+    """Q1.6-1.7 figures: `paths` maps "training", "density" and "slices" to files."""
+    references = {
+        "true GMM": em_mean_log_likelihood(data["validation"], truth),
+        "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma),
+    }
+    plot_ebm_training(trace, summary["best_step"], references, paths["training"])
+    densities = ebm_density_functions(energy, summary["A_is"], truth, data["train"], kde_sigma)
+    plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
+    plot_log_density_slices(densities, summary["R"], paths["slices"])
+
+# Part 2.
 
 
 def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
@@ -1729,343 +1843,52 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
 
 
 # ----------------------------------------------------------------------------
-# Figures
-# ----------------------------------------------------------------------------
-#
-# Matplotlib is imported on first use: the computations above do not need it.
-
-
-def pyplot():
-    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: str | Path) -> None:
-    """Save without a creation date, so the same figure gives the same bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
-    fig.savefig(path, metadata=metadata)
-    pyplot().close(fig)
-
-
-def density_grid(log_density, lim: float, num: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evaluate a log-density on a num x num grid of [-lim, lim]^2: returns X, Y, log p."""
-    t = np.linspace(-lim, lim, num)
-    X, Y = np.meshgrid(t, t)
-    Z = log_density(np.stack([X.ravel(), Y.ravel()], axis=1)).reshape(X.shape)
-    return X, Y, Z
-
-
-def plot_samples(datasets: dict, gmms: dict, path: str | Path) -> None:
-    """Q1.1: one panel per R, the training points, the true means and density contours."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
-    for ax, (R, x) in zip(axes[0], datasets.items()):
-        gmm = gmms[R]
-        lim = float(np.abs(gmm.means).max()) + 4.0
-        X, Y, Z = density_grid(lambda p: gmm_log_density(p, gmm), lim)
-        ax.contour(X, Y, np.exp(Z), levels=6, colors="0.45", linewidths=0.6)
-        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="C0", label="training points", rasterized=True)
-        ax.scatter(*gmm.means.T, marker="x", color="C3", s=30, label=r"true means $\mu_k$")
-        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) -> None:
-    """Q1.2: estimated means (circles, area ~ weight) against true means (crosses) over the data."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3.4), squeeze=False)
-    for ax, (R, x) in zip(axes[0], datasets.items()):
-        truth, fit = truths[R], fits[R]
-        lim = float(np.abs(truth.means).max()) + 4.0
-        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.25, color="0.5", rasterized=True)
-        ax.scatter(*truth.means.T, marker="x", color="C3", s=36, label="true means")
-        ax.scatter(*fit.means.T, s=400 * fit.weights, facecolors="none", edgecolors="C0", label="EM means")
-        ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
-    """Q1.2: mean training log-likelihood after each EM step, with the value at the true parameters.
-
-    Steps are on a log axis (the R=1 run takes thousands of steps, the R=10 run a few).
-    """
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(traces), figsize=(3.3 * len(traces), 2.8), squeeze=False)
-    for ax, (R, trace) in zip(axes[0], traces.items()):
-        steps = np.arange(1, len(trace))
-        ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
-        ax.axhline(truth_ll[R], color="C3", linestyle="--", label="true parameters")
-        # Zoom on the end of the run and the true value; the first steps may lie below.
-        lo, hi = sorted([trace[-1], truth_ll[R]])
-        pad = max(0.6 * (hi - lo), 0.005)
-        ax.set_ylim(lo - pad, hi + pad)
-        ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
-        ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    axes[0, 0].legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: str | Path) -> None:
-    """Q1.3: validation log-likelihood against the bandwidth sigma (a variance), best marked."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 2.9))
-    ax.plot(sigmas, lls, marker=".", color="C0")
-    ax.axvline(best, color="C3", linestyle="--", label=rf"chosen $\sigma = {best:.3g}$")
-    finite = lls[np.isfinite(lls)]
-    ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
-    ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 200) -> None:
-    """Heat maps of several densities side by side: `panels` maps title -> log-density function."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.1), squeeze=False)
-    for ax, (title, log_density) in zip(axes[0], panels.items()):
-        X, Y, Z = density_grid(log_density, lim, num)
-        ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
-        ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
-        ax.grid(False)  # grid lines would hide the density
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-# ----------------------------------------------------------------------------
 # Running everything
 # ----------------------------------------------------------------------------
-
-
-@dataclass
-class Settings:
-    """Default parameters of the homework (the build's config/config.yaml mirrors them)."""
-
-    seed: int = 2021
-    K: int = 10
-    n: int = 1000
-    R: tuple = (10.0, 1.0)
-    em_max_iter: int = 2000
-    em_tol: float = 1e-9
-    em_restarts: int = 10
-    kde_R: float = 10.0
-    kde_sigma_min: float = 0.01
-    kde_sigma_max: float = 10.0
-    kde_sigma_num: int = 31
-    kde_refine_num: int = 21
-    # 1.6-1.7: the energy-based model (EBMConfig documents each setting).
-    ebm_width: int = EBMConfig.width
-    ebm_activation: str = EBMConfig.activation
-    ebm_base_var: float = EBMConfig.base_var
-    ebm_learn_base_var: bool = EBMConfig.learn_base_var
-    ebm_optimizer: str = EBMConfig.optimizer
-    ebm_lr: float = EBMConfig.lr
-    ebm_weight_decay: float = EBMConfig.weight_decay
-    ebm_steps: int = EBMConfig.steps
-    ebm_importance_M: int = EBMConfig.importance_M
-    ebm_check_M: int = EBMConfig.check_M
-    ebm_quadrature_margin: float = EBMConfig.quadrature_margin
-    ebm_quadrature_num: int = EBMConfig.quadrature_num
-    ebm_init: int = EBMConfig.init
-    ebm_threads: int = EBMConfig.threads
-    ebm_log_every: int = EBMConfig.log_every
-    # Changed settings compared in the report's table of training choices (the build trains
-    # them; `python VI.py` trains the default model only).
-    ebm_variants: dict = field(
-        default_factory=lambda: {
-            "learn_base_var": {"learn_base_var": True, "base_var": 4.0},
-            "base_var_4": {"base_var": 4.0},
-            "softplus": {"activation": "softplus"},
-            "tanh": {"activation": "tanh"},
-            "width_16": {"width": 16},
-            "width_64": {"width": 64},
-            "lr_0.01": {"lr": 0.01},
-            "adamw": {"optimizer": "adamw", "weight_decay": 0.01},
-            "init_1": {"init": 1},
-            "init_2": {"init": 2},
-        }
-    )
-    # Part 2, one dict per question as in the config's `vi` section (see kl_experiment,
-    # elbo_experiment and sweep_experiment for the meaning of each key).
-    vi_kl: dict = field(default_factory=lambda: {
-        "p_weights": [0.3, 0.7], "p_means": [-3.0, 3.0], "p_sds": [1.0, 1.0], "q_mean": 3.0, "q_sd": 0.5,
-        "x_min": -15.0, "x_max": 15.0, "x_num": 3001,
-    })
-    vi_elbo: dict = field(default_factory=lambda: {"random_q": 20})
-    vi_sweep: dict = field(default_factory=lambda: {"R": 10.0, "K_ref": 10, "K_min": 10, "K_max": 10000, "K_num": 13, "n": 1000})
-
-
-SPLITS = ("train", "validation", "test")
-
-
-def make_datasets(seed: int, K: int, n: int, R: float) -> dict[str, np.ndarray]:
-    """Q1.1: the training, validation and test sets for one radius, each from its own stream."""
-    gmm = ring_gmm(K, R)
-    return {split: sample_gmm(gmm, n, rng_for(seed, "data", split, R)) for split in SPLITS}
-
-
-def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: float, restarts: int):
-    """Q1.2 for one radius: fit EM, compare with the truth. Returns (EMResult, summary dict)."""
-    truth = ring_gmm(K, R)
-    result = fit_em(data["train"], K, rng_for(seed, "em", R), max_iter=max_iter, tol=tol, restarts=restarts)
-    fit = match_to_truth(result.gmm, truth)
-    summary = {
-        "R": R,
-        "K": K,
-        "iterations": result.iterations,
-        "converged": result.converged,
-        "restart": result.restart,
-        "restarts": restarts,
-        "restart_log_likelihoods": result.restart_log_likelihoods,
-        "distinct_optima": int(len(np.unique(np.round(result.restart_log_likelihoods, 4)))),
-        "train_loglik_fit": float(result.log_likelihood[-1]),
-        "train_loglik_true": em_mean_log_likelihood(data["train"], truth),
-        "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
-        "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
-        # paired on the same test points, so the standard error is that of the difference
-        "test_gap_sem": mean_and_sem(gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit))[1],
-        "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
-        "neighbour_spacing": float(2.0 * R * math.sin(math.pi / K)),
-        "weights_fit": fit.weights.tolist(),
-        "means_fit": fit.means.tolist(),
-        "means_true": truth.means.tolist(),
-        **em_parameter_errors(fit, truth),
-    }
-    return result, summary
-
-
-def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: GMM) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Q1.3: tune sigma on validation, evaluate on test beside the true density `truth`.
-
-    Returns (summary, sigmas tried, their validation log-likelihoods).
-    """
-    best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
-    kde_test = kde_log_density(data["test"], data["train"], best)
-    true_test = gmm_log_density(data["test"], truth)
-    test_loglik, test_loglik_sem = mean_and_sem(kde_test)
-    true_loglik, true_loglik_sem = mean_and_sem(true_test)
-    summary = {
-        "sigma": best,
-        "sigma_on_grid_edge": bool(best in (sigmas[0], sigmas[-1])),
-        "validation_loglik": float(lls.max()),
-        "test_loglik": test_loglik,
-        "test_loglik_sem": test_loglik_sem,
-        "test_loglik_true": true_loglik,
-        "test_loglik_true_sem": true_loglik_sem,
-        "test_gap_sem": mean_and_sem(true_test - kde_test)[1],  # paired: same test points
-        "grid_size": int(len(sigmas)),
-    }
-    return summary, sigmas, lls
 
 
 def run_homework(s: Settings, outdir: Path) -> dict:
     """Every experiment of the homework with settings `s`; figures go to `outdir`."""
     outdir.mkdir(parents=True, exist_ok=True)
     summary: dict = {"settings": asdict(s)}
-    data = {R: make_datasets(s.seed, s.K, s.n, R) for R in s.R}
-    truths = {R: ring_gmm(s.K, R) for R in s.R}
+    K, radii = s.data.K, s.data.R
+    data = {R: make_datasets(s.seed, K, s.data.n, R) for R in radii}
+    truths = {R: ring_gmm(K, R) for R in radii}
     plot_samples({R: d["train"] for R, d in data.items()}, truths, outdir / "q1_1_samples.pdf")
 
     results, fits = {}, {}
-    for R in s.R:
-        results[R], summary[f"em_R{R:g}"] = em_experiment(data[R], s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
+    for R in radii:
+        results[R], summary[f"em_R{R:g}"] = em_experiment(data[R], K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
         fits[R] = results[R].gmm
     plot_em_means({R: d["train"] for R, d in data.items()}, truths, fits, outdir / "q1_2_em_means.pdf")
     plot_em_traces(
         {R: r.log_likelihood for R, r in results.items()},
-        {R: summary[f"em_R{R:g}"]["train_loglik_true"] for R in s.R},
+        {R: summary[f"em_R{R:g}"]["train_loglik_true"] for R in radii},
         outdir / "q1_2_em_traces.pdf",
     )
 
-    kde_data = make_datasets(s.seed, s.K, s.n, s.kde_R)
-    grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
-    summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde_refine_num, ring_gmm(s.K, s.kde_R))
+    kde_data = make_datasets(s.seed, K, s.data.n, s.kde.R)
+    grid = log_grid(s.kde.sigma_min, s.kde.sigma_max, s.kde.sigma_num)
+    summary["kde"], sigmas, lls = kde_experiment(kde_data, grid, s.kde.refine_num, ring_gmm(K, s.kde.R))
     plot_kde_validation(sigmas, lls, summary["kde"]["sigma"], outdir / "q1_3_kde_validation.pdf")
     # 1.6-1.7: the EBM on the KDE's data, compared with the KDE and the truth on the same test set.
-    energy, trace, ebm = ebm_experiment(kde_data, s.K, s.kde_R, s.seed, ebm_config(s))
-    truth, sigma = ring_gmm(s.K, s.kde_R), summary["kde"]["sigma"]
+    energy, trace, ebm = ebm_experiment(kde_data, K, s.kde.R, s.seed, s.ebm)
+    truth, sigma = ring_gmm(K, s.kde.R), summary["kde"]["sigma"]
     summary["ebm"] = {**ebm, **ebm_kde_comparison(energy, ebm, kde_data, truth, sigma)}
     figures = {"training": "q1_6_ebm_training.pdf", "density": "q1_7_ebm_density.pdf", "slices": "q1_7_ebm_slices.pdf"}
-    plot_ebm_results(energy, trace, ebm, kde_data, truth, sigma, {k: outdir / name for k, name in figures.items()})
+    paths = {k: outdir / name for k, name in figures.items()}
+    plot_ebm_results(energy, trace, ebm, kde_data, truth, sigma, paths)
     # Part 2: variational inference.
-    summary["vi_kl"], curves = kl_experiment(**s.vi_kl)
+    summary["vi_kl"], curves = kl_experiment(**asdict(s.vi.kl))
     plot_kl_directions(summary["vi_kl"], curves, outdir / "q2_2_kl.pdf")
     per_point = {}
-    for R in s.R:
+    for R in radii:
         rng = rng_for(s.seed, "vi", "random_q", R)
-        summary[f"vi_elbo_R{R:g}"], per_point[R] = elbo_experiment(data[R]["test"], s.K, R, rng, s.vi_elbo["random_q"])
+        summary[f"vi_elbo_R{R:g}"], per_point[R] = elbo_experiment(data[R]["test"], K, R, rng, s.vi.elbo.random_q)
     plot_elbo_distributions({R: d["test"] for R, d in data.items()}, per_point, outdir / "q2_3_elbo.pdf")
-    summary["vi_sweep"] = sweep_experiment(s.seed, **s.vi_sweep)
+    summary["vi_sweep"] = sweep_experiment(s.seed, **asdict(s.vi.sweep))
     plot_sweep(summary["vi_sweep"], outdir / "q2_4_sweep.pdf")
     return summary
-
-
-def headline_numbers(summary: dict) -> dict[str, float]:
-    """The numbers the robustness study follows over seeds, from a summary shaped like
-    run_homework's (any of its entries em_R*, vi_elbo_R*, kde, ebm; the others are ignored)."""
-    out = {}
-    for key, value in summary.items():
-        if key.startswith("em_R"):
-            out[f"{key}_mean_error_max"] = value["mean_error_max"]
-        elif key.startswith("vi_elbo_R"):
-            out[f"vi_R{value['R']:g}_gap_uniform"] = value["gap_uniform"]
-    if "kde" in summary:
-        kde = summary["kde"]
-        out.update(
-            kde_sigma=kde["sigma"],
-            kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
-            true_test_loglik=kde["test_loglik_true"],
-        )
-    if "ebm" in summary:
-        out.update(ebm_gap_to_true=summary["ebm"]["gap_to_true_quad"], ebm_A_is_minus_quad=summary["ebm"]["A_is_minus_quad"])
-    return out
-
-
-def headline_em_numbers(s: Settings, log=print) -> dict[str, float]:
-    """EM's errors and the ELBO gaps of q uniform, per radius, for the seed of `s`.
-
-    The same experiment functions as run_homework with the same random streams, so for the
-    report's own seed these are the report's numbers; over other seeds they show the spread.
-    """
-    summary = {}
-    for R in s.R:
-        data = make_datasets(s.seed, s.K, s.n, R)
-        _, summary[f"em_R{R:g}"] = em_experiment(data, s.K, R, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
-        rng = rng_for(s.seed, "vi", "random_q", R)
-        summary[f"vi_elbo_R{R:g}"], _ = elbo_experiment(data["test"], s.K, R, rng, random_q=1)
-    return headline_numbers(summary)
-
-
-def headline_kde_numbers(s: Settings, log=print) -> dict[str, float]:
-    """The KDE's bandwidth and test gap to the truth (R = kde_R data) for the seed of `s`."""
-    data, truth = make_datasets(s.seed, s.K, s.n, s.kde_R), ring_gmm(s.K, s.kde_R)
-    grid = log_grid(s.kde_sigma_min, s.kde_sigma_max, s.kde_sigma_num)
-    kde, _, _ = kde_experiment(data, grid, s.kde_refine_num, truth)
-    return headline_numbers({"kde": kde})
-
-
-def headline_ebm_numbers(s: Settings, log=print) -> dict[str, float]:
-    """The EBM's headline numbers for the seed of `s` (trained again on the R = kde_R data)."""
-    data = make_datasets(s.seed, s.K, s.n, s.kde_R)
-    _, _, ebm = ebm_experiment(data, s.K, s.kde_R, s.seed, replace(ebm_config(s), log_every=0), log=log)
-    return headline_numbers({"ebm": ebm})
-
-
-# The parts of the robustness study, each a job per seed: a change to the KDE's settings
-# reruns only its part, and a change to the EBM's does not rerun EM.
-HEADLINE_PARTS = {"em": headline_em_numbers, "kde": headline_kde_numbers, "ebm": headline_ebm_numbers}
 
 
 def print_summary(summary: dict) -> None:
@@ -2107,7 +1930,7 @@ def print_summary(summary: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("figures"), help="folder for the figures (default: ./figures)")
-    parser.add_argument("--seed", type=int, default=Settings.seed, help="root random seed")
+    parser.add_argument("--seed", type=int, default=Settings().seed, help="root random seed")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     summary = run_homework(Settings(seed=args.seed), args.out)

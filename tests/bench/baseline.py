@@ -21,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from common import load_vi  # noqa: E402
+from vi_build import HEADLINE_PARTS, ebm_variant  # noqa: E402
 
 
 def main() -> int:
@@ -34,12 +35,13 @@ def main() -> int:
     if args.homework_only:
         return 0
     s = VI.Settings()
-    data = VI.make_datasets(s.seed, s.K, s.n, s.kde_R)
-    VI.ebm_variant_experiments(data, s.K, s.kde_R, s.seed, VI.ebm_config(s), s.ebm_variants, log=lambda *a: None)
-    seeds = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["robustness"]["seeds"]
-    for seed in seeds:
-        for part in VI.HEADLINE_PARTS.values():
-            part(replace(s, seed=seed), log=lambda *a: None)
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    data = VI.make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    for name, change in config["ebm"]["variants"].items():
+        ebm_variant(VI, data, s.data.K, s.kde.R, s.seed, s.ebm, name, change, log=lambda *a: None)
+    for seed in config["robustness"]["seeds"]:
+        for part in HEADLINE_PARTS.values():
+            part(VI, replace(s, seed=seed), log=lambda *a: None)
     print(f"every number of the document in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -108,6 +108,8 @@ def critical_path(repo: Path, seconds: dict[str, float]) -> tuple[float, list[st
         rule, wildcards = parts[0], {k.strip(): v.strip() for k, v in (p.split(":", 1) for p in parts[1:] if ":" in p)}
         if "seed" in wildcards:  # robustness_seed{seed}_{part}
             labels[m[1]] = f"{rule}{wildcards['seed']}_{wildcards['part']}"
+        elif "variant" in wildcards:  # ebm_variant_{variant}
+            labels[m[1]] = f"{rule}_{wildcards['variant']}"
         else:  # em_R10, sample_R1, ...
             labels[m[1]] = rule + "".join(f"_R{v}" for k, v in wildcards.items() if k == "R")
     for m in re.finditer(r"^\s*(\d+) -> (\d+)", dot, re.M):

@@ -3,6 +3,7 @@ one line naming the key and where the value came from; an accepted configuration
 put in one canonical form whatever the spelling and order of its values."""
 
 import copy
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -198,22 +199,31 @@ def test_missing_key_is_named(config):
         validate_config(bad, SCHEMA)
 
 
-def settings_name(section: str, key: str) -> str:
-    """The VI.Settings field of a config value: data.K -> K, em.tol -> em_tol."""
-    return key if section == "data" else f"{section}_{key}"
-
-
 def test_python_vi_py_defaults_are_the_config(config):
-    """`python VI.py` (the grader's run) must recompute the numbers of the PDF."""
+    """`python VI.py` (the grader's run) must recompute the numbers of the PDF: VI.Settings,
+    one dataclass per section, holds the config's keys in the config's order and its values."""
     import VI
+    from rule_helpers import analysis_config
+    from vi_build import differences_from_defaults
 
-    defaults = VI.Settings()
-    assert defaults.seed == config["seed"]
-    for section, values in config.items():
-        if section in ("student", "seed", "report", "robustness"):  # not parameters of the analysis
-            continue
-        for key, value in values.items():
-            field = settings_name(section, key)
-            assert hasattr(defaults, field), f"VI.Settings lacks {field} (config {section}.{key})"
-            expected = tuple(float(v) for v in value) if isinstance(value, list) else value
-            assert getattr(defaults, field) == expected, f"VI.Settings.{field} differs from config {section}.{key}"
+    defaults = asdict(VI.Settings())
+    analysis = analysis_config(config)
+    assert list(defaults) == list(analysis)
+    for section, values in analysis.items():
+        if isinstance(values, dict):
+            assert list(defaults[section]) == list(values), f"VI.Settings.{section} lists other keys than config {section}"
+    assert differences_from_defaults(defaults, analysis) == []
+    changed = copy.deepcopy(analysis)
+    changed["vi"]["kl"]["q_sd"] = 0.6
+    changed["data"]["R"] = [10, 2]
+    assert differences_from_defaults(defaults, changed) == ["data.R", "vi.kl.q_sd"]
+
+
+def test_settings_from_config_fills_the_tree_and_names_unknown_keys(config):
+    import VI
+    from vi_build import settings_from_config
+
+    s = settings_from_config(VI, {"data": {"R": [10, 2]}, "ebm": {"width": 8}}, seed=5)
+    assert (s.seed, s.data.R, s.data.K, s.ebm.width, s.ebm.lr) == (5, (10, 2), 10, 8, 0.03)
+    with pytest.raises(KeyError, match="EMSettings has no setting restart"):
+        settings_from_config(VI, {"em": {"restart": 3}})

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import VI
+from vi_build import energy_from_dict, energy_to_dict
 
 SEED = 11
 
@@ -79,6 +80,7 @@ def test_autograd_through_a_hat_is_the_self_normalised_gradient_estimator():
     autograd = dict(zip([k for k, _ in energy.named_parameters()], torch.autograd.grad(a_hat, list(energy.parameters()))))
     estimator = VI.importance_grad_log_partition(energy, x_q, log_q)
     assert set(estimator) == set(autograd) and "log_beta" in estimator
+    assert "log_beta" not in dict(small_energy(learn_base_var=False).named_parameters())
     for name, g in autograd.items():
         assert torch.allclose(estimator[name], g, rtol=1e-10, atol=1e-12), name
     # N_hat / D_hat written out for one coordinate, without any log-space trick.
@@ -131,7 +133,7 @@ def test_training_raises_the_objective_and_keeps_the_best_validation_step():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 200, VI.rng_for(SEED, "ebm-test", s)) for s in ("train", "validation")}
     x_q, log_q = proposal(gmm, 500, "ebm-test", "training")
-    cfg = VI.EBMConfig(width=16, steps=40, log_every=0)
+    cfg = VI.EBMSettings(width=16, steps=40, log_every=0)
     torch.manual_seed(3)
     energy = VI.ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, VI.rms_coordinate(data["train"]), cfg.learn_base_var)
     train, validation = VI.to_tensor(data["train"]), VI.to_tensor(data["validation"])
@@ -149,11 +151,11 @@ def test_training_raises_the_objective_and_keeps_the_best_validation_step():
 def test_model_round_trips_through_json_and_experiment_is_reproducible():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "repro", s)) for s in VI.SPLITS}
-    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
     runs = [VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None) for _ in range(2)]
     assert runs[0][2] == runs[1][2]
     energy = runs[0][0]
-    copy = VI.energy_from_dict(VI.energy_to_dict(energy))
+    copy = energy_from_dict(VI, energy_to_dict(energy))
     x = data["test"][:20]
     np.testing.assert_array_equal(VI.energy_values(copy, x), VI.energy_values(energy, x))
 
@@ -161,7 +163,7 @@ def test_model_round_trips_through_json_and_experiment_is_reproducible():
 def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "kde", s)) for s in VI.SPLITS}
-    cfg = VI.EBMConfig(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
     energy, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
     comparison = VI.ebm_kde_comparison(energy, summary, data, gmm, kde_sigma=0.3)
     assert comparison["test_loglik_kde"] == pytest.approx(VI.kde_log_likelihood(data["test"], data["train"], 0.3))
@@ -171,27 +173,33 @@ def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
     assert comparison["kde_gap_to_true"] == pytest.approx(summary["test_loglik_true"] - comparison["test_loglik_kde"])
 
 
-@pytest.mark.parametrize("name, weight_decay", [("adam", 0.0), ("adam", 0.01), ("adamw", 0.01), ("sgd", 0.0), ("sgd", 0.01)])
-def test_optimizer_takes_torch_optims_steps(name, weight_decay):
-    """VI.Optimizer writes out Adam, AdamW and SGD with momentum: 50 steps against torch.optim."""
-    torch.manual_seed(0)
-    ours = [torch.randn(5, 3, requires_grad=True), torch.randn(3, requires_grad=True)]
-    theirs = [p.detach().clone().requires_grad_(True) for p in ours]
-    reference = {
-        "adam": lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=weight_decay),
-        "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=weight_decay),
-        "sgd": lambda ps: torch.optim.SGD(ps, lr=0.05, weight_decay=weight_decay, momentum=0.9),
-    }[name](theirs)
-    optimizers = ((ours, VI.Optimizer(ours, name, 0.05, weight_decay)), (theirs, reference))
-    for _ in range(50):
-        for params, opt in optimizers:
-            opt.zero_grad()
-            ((params[0].sin().sum() + (params[1] ** 2).sum()) ** 2 / 10).backward()
-            opt.step()
-    for a, b in zip(ours, theirs):
-        assert torch.allclose(a, b, rtol=0, atol=1e-6)
+def test_optimizers_are_torch_optims_with_the_documented_settings():
+    params = [torch.zeros(3, requires_grad=True)]
+    adam, adamw, sgd = (VI.make_optimizer(params, name, 0.05, 0.01) for name in ("adam", "adamw", "sgd"))
+    assert type(adam) is torch.optim.Adam and type(adamw) is torch.optim.AdamW and type(sgd) is torch.optim.SGD
+    assert sgd.defaults["momentum"] == 0.9 and sgd.defaults["lr"] == 0.05
+    assert adamw.defaults["weight_decay"] == 0.01
 
 
 def test_optimizer_rejects_an_unknown_name():
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
-        VI.Optimizer([torch.zeros(1, requires_grad=True)], "rmsprop", 0.1, 0.0)
+        VI.make_optimizer([torch.zeros(1, requires_grad=True)], "rmsprop", 0.1, 0.0)
+
+
+def test_network_starts_as_nn_linear_does():
+    """The same generator state gives the same first layer as a bare nn.Linear(2, width)."""
+    torch.manual_seed(5)
+    energy = VI.ShallowEnergy(16, "relu", 1.0, input_scale=1.0)
+    torch.manual_seed(5)
+    reference = torch.nn.Linear(2, 16, dtype=torch.float64)
+    assert torch.equal(energy.hidden.weight, reference.weight) and torch.equal(energy.hidden.bias, reference.bias)
+    assert float(energy.hidden.weight.detach().abs().max()) <= 1 / math.sqrt(2)
+
+
+def test_the_experiment_reports_the_gradient_estimators_agreement():
+    gmm = VI.ring_gmm(10, 10.0)
+    data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "grad", s)) for s in VI.SPLITS}
+    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
+    _, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
+    assert summary["grad_max_abs"] > 1e-3
+    assert summary["grad_estimator_max_abs_diff"] < 1e-10 * max(1.0, summary["grad_max_abs"])

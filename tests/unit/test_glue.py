@@ -62,26 +62,3 @@ def test_zip_is_reproducible_and_sorted(tmp_path):
     with zipfile.ZipFile(tmp_path / "a.zip") as zf:
         assert zf.namelist() == ["VI.py", "theory.pdf"]
         assert zf.getinfo("VI.py").date_time == (2021, 12, 14, 4, 55, 0)
-
-
-def test_questions_without_the_ebm_never_load_torch(tmp_path):
-    """torch takes seconds to load: VI.py loads it only when the EBM needs it, so the build's
-    other jobs (EM, KDE, VI, their figures through matplotlib) run without it."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    code = f"""
-import sys
-sys.path.insert(0, {str(root / 'workflow')!r})
-import VI
-s = VI.Settings(n=200, em_restarts=2, em_max_iter=50)
-data = VI.make_datasets(s.seed, s.K, s.n, 10.0)
-VI.em_experiment(data, s.K, 10.0, s.seed, s.em_max_iter, s.em_tol, s.em_restarts)
-VI.plot_samples({{10.0: data["train"]}}, {{10.0: VI.ring_gmm(s.K, 10.0)}}, {str(tmp_path / 'samples.pdf')!r})
-assert "torch" not in sys.modules, "torch was loaded"
-VI.to_tensor([1.0])  # first use of torch loads it
-assert "torch" in sys.modules and VI.torch is sys.modules["torch"]
-"""
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -52,7 +52,7 @@ def test_log_space_stays_finite_far_from_everything():
     gmm = VI.ring_gmm(10, 10.0)
     far = np.array([[1e4, -1e4], [300.0, 0.0]])
     assert np.all(np.isfinite(VI.gmm_log_density(far, gmm)))
-    assert np.all(np.isfinite(VI.gmm_responsibilities(far, gmm)))
+    assert np.all(np.isfinite(VI.posterior_log_probs(VI.gmm_log_joint(far, gmm))))
     data = VI.sample_gmm(gmm, 50, VI.rng_for(0, "far"))
     assert np.all(np.isfinite(VI.kde_log_density(far, data, 0.01)))
     # the exact value at a far point: the nearest mean dominates
@@ -84,44 +84,53 @@ def test_em_recovers_the_means_at_r10(r10_train):
 
 def test_em_never_lowers_the_log_likelihood(r10_train):
     rng = VI.rng_for(4, "em")
-    for _ in range(3):
-        _, trace, _ = VI.run_em(r10_train, VI.random_init(r10_train, 10, rng), max_iter=200, tol=0.0)
+    inits = [VI.random_init(r10_train, 10, rng) for _ in range(3)]
+    for _, trace, _ in VI.run_em(r10_train, inits, max_iter=200, tol=0.0):
         assert np.all(np.diff(trace) >= -1e-12)
     x1 = VI.sample_gmm(VI.ring_gmm(10, 1.0), 500, VI.rng_for(4, "r1"))
-    _, trace, _ = VI.run_em(x1, VI.random_init(x1, 10, rng), max_iter=300, tol=0.0)
+    [(_, trace, _)] = VI.run_em(x1, [VI.random_init(x1, 10, rng)], max_iter=300, tol=0.0)
     assert np.all(np.diff(trace) >= -1e-12)
 
 
-def test_em_step_is_the_closed_form_m_step():
+def brute_force_em_step(x, gmm):
+    """One EM step from the definitions, point by point: responsibilities, then weights and means."""
+    lik = np.array([[w * math.exp(-0.5 * np.sum((xi - m) ** 2)) / (2 * math.pi) for w, m in zip(gmm.weights, gmm.means)]
+                    for xi in x])
+    r = lik / lik.sum(1, keepdims=True)
+    # an empty component (weight 0) keeps weight 0; its mean is then irrelevant
+    return r, VI.GMM(r.mean(0), (r.T @ x) / np.maximum(r.sum(0), 1e-300)[:, None]), float(np.mean(np.log(lik.sum(1))))
+
+
+def test_e_and_m_steps_are_the_homeworks_formulas():
     rng = VI.rng_for(5, "m-step")
     x = rng.standard_normal((40, 2))
-    gmm = VI.GMM(np.array([0.3, 0.7]), rng.standard_normal((2, 2)))
-    new = VI.em_step(x, gmm)
-    # brute force: responsibilities from the definition
-    lik = np.array([[w * math.exp(-0.5 * np.sum((xi - m) ** 2)) / (2 * math.pi) for w, m in zip(gmm.weights, gmm.means)] for xi in x])
-    r = lik / lik.sum(1, keepdims=True)
-    assert np.allclose(new.weights, r.mean(0))
-    assert np.allclose(new.means, (r.T @ x) / r.sum(0)[:, None])
+    gmms = [VI.GMM(np.array([0.3, 0.7]), rng.standard_normal((2, 2))) for _ in range(3)]
+    resp, ll = VI.e_step(x, np.stack([g.weights for g in gmms]), np.stack([g.means for g in gmms]), 1.0)
+    weights, means = VI.m_step(x, resp)
+    for b, gmm in enumerate(gmms):
+        r, new, mean_ll = brute_force_em_step(x, gmm)
+        assert np.allclose(resp[b], r.T, rtol=1e-12) and ll[b] == pytest.approx(mean_ll, rel=1e-12)
+        assert np.allclose(weights[b], new.weights) and np.allclose(means[b], new.means)
 
 
-def test_batched_em_runs_each_start_as_the_one_step_definition_would():
-    """run_em_batch against a plain loop of em_step (e_step + m_step) per start."""
+def test_em_runs_each_start_as_a_loop_of_single_steps_would():
+    """run_em (all starts at once) against a loop of brute-force steps per start."""
     rng = VI.rng_for(7, "batch")
-    x = VI.sample_gmm(VI.ring_gmm(4, 1.5), 300, rng)
+    x = VI.sample_gmm(VI.ring_gmm(4, 1.5), 60, rng)
     inits = [VI.random_init(x, 4, rng) for _ in range(3)]
     inits.append(VI.GMM(np.array([0.5, 0.5, 0.0, 0.0]), inits[0].means))  # an empty component stays empty
     tol = 1e-6
-    for init, (gmm, trace, converged) in zip(inits, VI.run_em_batch(x, inits, max_iter=60, tol=tol)):
+    for init, (gmm, trace, converged) in zip(inits, VI.run_em(x, inits, max_iter=30, tol=tol)):
         ref, ref_trace = init, [VI.em_mean_log_likelihood(x, init)]
-        while len(ref_trace) <= 60:
-            ref = VI.em_step(x, ref)
+        while len(ref_trace) <= 30:
+            ref = brute_force_em_step(x, ref)[1]
             ref_trace.append(VI.em_mean_log_likelihood(x, ref))
             if ref_trace[-1] - ref_trace[-2] < tol:
                 break
         assert np.allclose(trace, ref_trace, rtol=0, atol=1e-12)
         assert converged == (ref_trace[-1] - ref_trace[-2] < tol)
         assert np.allclose(gmm.weights, ref.weights, atol=1e-12) and np.allclose(gmm.means, ref.means, atol=1e-10)
-    assert VI.run_em_batch(x, inits, max_iter=60, tol=tol)[3][0].weights[2:].tolist() == [0.0, 0.0]
+    assert VI.run_em(x, inits, max_iter=30, tol=tol)[3][0].weights[2:].tolist() == [0.0, 0.0]
 
 
 def test_hungarian_matches_brute_force():

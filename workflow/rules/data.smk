@@ -2,6 +2,8 @@
 
 
 rule sample:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.1: sampling train/validation/test sets for R={wildcards.R}"
     input:
@@ -29,6 +31,8 @@ rule sample:
 
 
 rule sample_figure:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.1: figure of the samples and the true density"
     input:
@@ -54,5 +58,5 @@ rule sample_figure:
         "../scripts/sample_figure.py"
 
 
-REPORT_FIGURES.append("results/figures/q1_1_samples.pdf")
+REPORT_FIGURES.append(rules.sample_figure.output.figure)  # each figure named once, in its rule
 QUESTIONS.append("1.1")

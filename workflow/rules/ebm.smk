@@ -2,11 +2,16 @@
 # importance sampling with the true mixture as proposal; the same experiment with
 # changed settings; the comparison with the KDE; figures and tables for the report.
 # Training does not read the KDE's results, so a KDE change reruns only the comparison.
+# Each training variant is a job of its own, so that they run side by side.
 
-EBM_SETTINGS = {k: v for k, v in config["ebm"].items() if k != "variants"}  # what one model needs
+
+wildcard_constraints:
+    variant=r"[^/]+",  # a name of config ebm.variants
 
 
 rule ebm:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.6-1.7: training the energy-based model on R={params.R} by importance sampling"
     input:
@@ -14,6 +19,7 @@ rule ebm:
         code=VI,
         script=f"{SCRIPTS}/ebm.py",
         common=COMMON,
+        build=f"{SCRIPTS}/vi_build.py",
     output:
         summary="results/ebm/ebm.json",
         model="results/ebm/model.json",
@@ -22,7 +28,7 @@ rule ebm:
         seed=config["seed"],
         K=config["data"]["K"],
         R=float(config["kde"]["R"]),
-        ebm=EBM_SETTINGS,
+        ebm=settings_section(config, "ebm"),
     log:
         "results/logs/ebm.log",
     benchmark:
@@ -36,37 +42,67 @@ rule ebm:
         "../scripts/ebm.py"
 
 
-rule ebm_variants:
+rule ebm_variant:
+    conda:
+        "../../environment.yml"
     message:
-        "Q1.6: the energy-based model again with {params.n_variants} changed settings"
+        "Q1.6: the energy-based model again with changed settings: {wildcards.variant}"
     input:
         **split_files(KDE_R),
         code=VI,
+        script=f"{SCRIPTS}/ebm_variant.py",
+        common=COMMON,
+        build=f"{SCRIPTS}/vi_build.py",
+    output:
+        summary="results/ebm/variants/{variant}.json",
+    params:
+        seed=config["seed"],
+        K=config["data"]["K"],
+        R=float(config["kde"]["R"]),
+        ebm=settings_section(config, "ebm"),
+        change=lambda wildcards: config["ebm"]["variants"][wildcards.variant],
+    log:
+        "results/logs/ebm_variant_{variant}.log",
+    benchmark:
+        "results/benchmarks/ebm_variant_{variant}.tsv"
+    priority: 90  # the longest jobs: started first, they do not run alone at the end
+    threads: config["ebm"]["threads"]
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/ebm_variant.py"
+
+
+rule ebm_variants:
+    conda:
+        "../../environment.yml"
+    message:
+        "Q1.6: the {params.n_variants} changed settings of the energy-based model in one file"
+    input:
+        variants=expand("results/ebm/variants/{variant}.json", variant=config["ebm"]["variants"]),
         script=f"{SCRIPTS}/ebm_variants.py",
         common=COMMON,
     output:
         summary="results/ebm/variants.json",
     params:
-        seed=config["seed"],
-        K=config["data"]["K"],
-        R=float(config["kde"]["R"]),
-        ebm=EBM_SETTINGS,
-        variants=config["ebm"]["variants"],
         n_variants=len(config["ebm"]["variants"]),
     log:
         "results/logs/ebm_variants.log",
     benchmark:
         "results/benchmarks/ebm_variants.tsv"
-    priority: 90  # the longest job: started first, it does not run alone at the end
-    threads: config["ebm"]["threads"]
+    localrule: True
+    threads: 1
     resources:
-        mem_mb=1500,
-        runtime=30,
+        mem_mb=500,
+        runtime=5,
     script:
         "../scripts/ebm_variants.py"
 
 
 rule ebm_kde:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.7: the energy-based model against the KDE on the test set"
     input:
@@ -77,6 +113,7 @@ rule ebm_kde:
         code=VI,
         script=f"{SCRIPTS}/ebm_kde.py",
         common=COMMON,
+        build=f"{SCRIPTS}/vi_build.py",
     output:
         comparison="results/ebm/kde_comparison.json",
     params:
@@ -95,6 +132,8 @@ rule ebm_kde:
 
 
 rule ebm_figures:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.6-1.7: training curves and learned density of the energy-based model"
     input:
@@ -106,6 +145,7 @@ rule ebm_figures:
         code=VI,
         script=f"{SCRIPTS}/ebm_figures.py",
         common=COMMON,
+        build=f"{SCRIPTS}/vi_build.py",
         style=STYLE,
     output:
         training=report("results/figures/q1_6_ebm_training.pdf", caption="../report/q1_6_ebm_training.rst", category="1.4-1.7 EBM"),
@@ -127,6 +167,8 @@ rule ebm_figures:
 
 
 rule ebm_tables:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.6-1.7: LaTeX tables of the energy-based model"
     input:
@@ -160,10 +202,6 @@ REPORT_TABLES.update(
     ebm_partition="results/tables/ebm_partition.tex",
     ebm_variants="results/tables/ebm_variants.tex",
 )
-REPORT_FIGURES += [
-    "results/figures/q1_6_ebm_training.pdf",
-    "results/figures/q1_7_ebm_density.pdf",
-    "results/figures/q1_7_ebm_slices.pdf",
-]
+REPORT_FIGURES += list(rules.ebm_figures.output)  # each figure named once, in its rule
 REPORT_SECTIONS.append("report/sections/ebm.tex.j2")
 QUESTIONS += ["1.4", "1.5", "1.6", "1.7"]

@@ -2,6 +2,8 @@
 
 
 rule em:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.2: EM with identity covariances for R={wildcards.R}"
     input:
@@ -29,6 +31,8 @@ rule em:
 
 
 rule em_figures:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.2: figures of the EM fits and log-likelihood traces"
     input:
@@ -55,6 +59,8 @@ rule em_figures:
 
 
 rule em_table:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.2: LaTeX table of the EM results"
     input:
@@ -78,6 +84,8 @@ rule em_table:
 
 
 rule kde:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.3: kernel density estimator on R={params.R}, sigma tuned on the validation set"
     input:
@@ -108,6 +116,8 @@ rule kde:
 
 
 rule kde_table:
+    conda:
+        "../../environment.yml"
     message:
         "Q1.3: LaTeX table of the KDE results"
     input:
@@ -132,10 +142,9 @@ rule kde_table:
 
 REPORT_JSON["kde"] = "results/kde/kde.json"
 REPORT_TABLES.update(em="results/tables/em.tex", kde="results/tables/kde.tex")
-REPORT_FIGURES += [
-    "results/figures/q1_2_em_means.pdf",
-    "results/figures/q1_2_em_traces.pdf",
-    "results/figures/q1_3_kde_validation.pdf",
-    "results/figures/q1_3_kde_density.pdf",
+REPORT_FIGURES += [  # each figure named once, in its rule
+    *rules.em_figures.output,
+    rules.kde.output.figure_validation,
+    rules.kde.output.figure_density,
 ]
 QUESTIONS += ["1.2", "1.3"]

@@ -8,16 +8,9 @@
 # included by report/theory.tex.j2) and QUESTIONS (checked in the PDF text).
 
 
-def configuration_shown(config):
-    """The configuration as the reproducibility table shows it: without the student (named on
-    the title page), the report's date (printed by the PDF itself) and the EBM variants (Table 3
-    of the report lists them with their results)."""
-    shown = {k: v for k, v in config.items() if k not in ("student", "report")}
-    shown["ebm"] = {k: v for k, v in shown["ebm"].items() if k != "variants"}
-    return shown
-
-
 rule provenance:
+    conda:
+        "../../environment.yml"
     message:
         "Reproducibility statement: configuration, package and TeX versions"
     input:
@@ -49,6 +42,8 @@ REPORT_TABLES["config"] = "results/tables/config.tex"
 
 
 rule render:
+    conda:
+        "../../environment.yml"
     message:
         "Rendering report/theory.tex.j2 with the computed numbers"
     input:
@@ -80,6 +75,8 @@ rule render:
 
 
 rule pdf:
+    conda:
+        "../../environment.yml"
     message:
         "Building theory.pdf with latexmk"
     input:
@@ -109,6 +106,8 @@ rule pdf:
 
 
 rule submission:
+    conda:
+        "../../environment.yml"
     message:
         "Zipping theory.pdf and VI.py into {output.zip}"
     input:
@@ -134,6 +133,8 @@ rule submission:
 
 
 rule grader_run:
+    conda:
+        "../../environment.yml"
     message:
         "Running `python VI.py` alone in an empty folder, as a grader would"
     input:
@@ -155,12 +156,49 @@ rule grader_run:
         "../scripts/grader_run.py"
 
 
+rule grader_agreement:
+    conda:
+        "../../environment.yml"
+    message:
+        "Comparing the numbers of `python VI.py` with the build's (when the config is VI.py's defaults)"
+    input:
+        run="results/check/vi_py_run.json",
+        em=expand("results/em/R{R}.json", R=R_TAGS),
+        kde="results/kde/kde.json",
+        ebm="results/ebm/ebm.json",
+        ebm_kde="results/ebm/kde_comparison.json",
+        kl="results/vi/kl.json",
+        elbo="results/vi/elbo.json",
+        sweep="results/vi/sweep.json",
+        script=f"{SCRIPTS}/grader_agreement.py",
+        common=COMMON,
+        build=f"{SCRIPTS}/vi_build.py",
+    output:
+        agreement="results/check/vi_py_agreement.json",
+    params:
+        analysis=analysis_config(config),
+    log:
+        "results/logs/grader_agreement.log",
+    benchmark:
+        "results/benchmarks/grader_agreement.tsv"
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/grader_agreement.py"
+
+
 rule check_submission:
+    conda:
+        "../../environment.yml"
     message:
         "Checking {input.zip} as a grader would: names, contents, the run of its VI.py"
     input:
         zip=SUBMISSION,
         run="results/check/vi_py_run.json",
+        agreement="results/check/vi_py_agreement.json",  # the grader's numbers are the build's
         script=f"{SCRIPTS}/check_submission.py",
         common=COMMON,
     output:
@@ -182,6 +220,8 @@ rule check_submission:
 
 
 rule changes:
+    conda:
+        "../../environment.yml"
     message:
         "What this build changed: headline numbers against the previous build"
     input:

@@ -4,21 +4,6 @@
 # `snakemake --cores 4 robustness`.
 
 
-def settings_fields(config, part):
-    """VI.Settings fields of one part of the robustness study: data.K -> K, em.tol -> em_tol, ...
-
-    Every part reads `data`; the em part also `em`, the kde part `kde`, and the ebm part
-    `ebm` (not its variants) and kde.R, the radius of the data set it is fitted to.
-    """
-    fields = dict(config["data"])
-    if part == "ebm":
-        fields.update({f"ebm_{k}": v for k, v in config["ebm"].items() if k != "variants"})
-        fields["kde_R"] = config["kde"]["R"]
-    else:
-        fields.update({f"{part}_{k}": v for k, v in config[part].items()})
-    return fields
-
-
 PARTS = ("em", "kde", "ebm")
 
 
@@ -27,16 +12,19 @@ wildcard_constraints:
 
 
 rule robustness_seed:
+    conda:
+        "../../environment.yml"
     message:
         "Robustness: the {wildcards.part} headline numbers for seed {wildcards.seed}"
     input:
         code=VI,
         script=f"{SCRIPTS}/robustness_seed.py",
         common=COMMON,
+        build=f"{SCRIPTS}/vi_build.py",
     output:
         json="results/robustness/seed{seed}_{part}.json",
     params:
-        settings=lambda wildcards: settings_fields(config, wildcards.part),
+        sections=lambda wildcards: robustness_sections(config, wildcards.part),
     log:
         "results/logs/robustness_seed{seed}_{part}.log",
     benchmark:
@@ -50,6 +38,8 @@ rule robustness_seed:
 
 
 rule robustness_table:
+    conda:
+        "../../environment.yml"
     message:
         "Robustness: mean and spread over seeds {params.seeds}"
     input:
@@ -59,8 +49,8 @@ rule robustness_table:
         kde="results/kde/kde.json",
         ebm="results/ebm/ebm.json",
         seeds=expand("results/robustness/seed{seed}_{part}.json", seed=config["robustness"]["seeds"], part=PARTS),
-        code=VI,
         script=f"{SCRIPTS}/robustness_table.py",
+        build=f"{SCRIPTS}/vi_build.py",
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",
     output:

@@ -5,6 +5,8 @@
 
 
 rule vi_kl:
+    conda:
+        "../../environment.yml"
     message:
         "Q2.2: KL(p||q) against KL(q||p) in one dimension, and the Gaussian fits in each direction"
     input:
@@ -30,6 +32,8 @@ rule vi_kl:
 
 
 rule vi_elbo:
+    conda:
+        "../../environment.yml"
     message:
         "Q2.3: ELBOs with q uniform and q the posterior against log p(x), true parameters, R in {params.R}"
     input:
@@ -59,6 +63,8 @@ rule vi_elbo:
 
 
 rule vi_sweep:
+    conda:
+        "../../environment.yml"
     message:
         "Q2.4: ELBOs and log p(x) for K from {params.sweep[K_min]} to {params.sweep[K_max]}, fixed R and fixed spacing"
     input:
@@ -88,6 +94,8 @@ rule vi_sweep:
 
 
 rule vi_kl_table:
+    conda:
+        "../../environment.yml"
     message:
         "Q2.2: LaTeX table of the KL divergences and the Gaussian fits"
     input:
@@ -112,6 +120,8 @@ rule vi_kl_table:
 
 
 rule vi_elbo_table:
+    conda:
+        "../../environment.yml"
     message:
         "Q2.3: LaTeX table of the ELBOs, log p(x) and the gaps"
     input:
@@ -136,6 +146,8 @@ rule vi_elbo_table:
 
 
 rule vi_sweep_tables:
+    conda:
+        "../../environment.yml"
     message:
         "Q2.4: LaTeX tables of the K sweep, one per regime"
     input:
@@ -162,10 +174,6 @@ rule vi_sweep_tables:
 
 REPORT_JSON.update(vi_kl="results/vi/kl.json", vi_elbo="results/vi/elbo.json", vi_sweep="results/vi/sweep.json")
 REPORT_TABLES.update({f"vi_{name}": f"results/tables/vi_{name}.tex" for name in ("kl", "elbo", "sweep_R", "sweep_spacing")})
-REPORT_FIGURES += [
-    "results/figures/q2_2_kl.pdf",
-    "results/figures/q2_3_elbo.pdf",
-    "results/figures/q2_4_sweep.pdf",
-]
+REPORT_FIGURES += [rules.vi_kl.output.figure, rules.vi_elbo.output.figure, rules.vi_sweep.output.figure]  # named in their rules
 REPORT_SECTIONS.append("report/sections/vi.tex.j2")
 QUESTIONS += ["2.1", "2.2", "2.3", "2.4"]

@@ -3,7 +3,9 @@ validation log-likelihood, A_hat, effective sample size), the learned density
 beside the true density and the KDE, and log-densities along the ring and a ray."""
 
 import numpy as np
+import pandas as pd
 from common import load_vi, logged, read_json, use_style
+from vi_build import energy_from_dict
 
 
 def main(snakemake):
@@ -11,9 +13,8 @@ def main(snakemake):
     use_style(snakemake.input.style)
     p, out = snakemake.params, snakemake.output
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
-    energy = VI.energy_from_dict(read_json(snakemake.input.model))
-    table = np.genfromtxt(snakemake.input.trace, delimiter=",", names=True)
-    trace = {name: table[name] for name in table.dtype.names}
+    energy = energy_from_dict(VI, read_json(snakemake.input.model))
+    trace = {name: column.to_numpy() for name, column in pd.read_csv(snakemake.input.trace).items()}
     sigma = read_json(snakemake.input.kde)["sigma"]
     paths = {"training": out.training, "density": out.density, "slices": out.slices}
     VI.plot_ebm_results(energy, trace, read_json(snakemake.input.summary), data, VI.ring_gmm(p.K, p.R), sigma, paths)

@@ -5,13 +5,14 @@ project's target (EBM at least as good as the KDE)."""
 
 import numpy as np
 from common import load_vi, logged, read_json, write_json
+from vi_build import energy_from_dict
 
 
 def main(snakemake):
     VI = load_vi(snakemake.input.code)
     p = snakemake.params
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
-    energy = VI.energy_from_dict(read_json(snakemake.input.model))
+    energy = energy_from_dict(VI, read_json(snakemake.input.model))
     summary, sigma = read_json(snakemake.input.summary), read_json(snakemake.input.kde)["sigma"]
     comparison = VI.ebm_kde_comparison(energy, summary, data, VI.ring_gmm(p.K, p.R), sigma)
     ebm, kde = summary["test_loglik_is"], comparison["test_loglik_kde"]

@@ -3,6 +3,7 @@ restarts; writes the summary (errors after matching components, log-likelihoods)
 and the log-likelihood trace of the kept run."""
 
 import numpy as np
+import pandas as pd
 from common import load_vi, logged, write_json
 
 
@@ -16,7 +17,7 @@ def main(snakemake):
     print(f"kept restart {result.restart}: {result.iterations} steps, converged={result.converged}")
     print(f"max |mu_hat - mu| = {summary['mean_error_max']:.4f}, test log-lik {summary['test_loglik_fit']:.4f}")
     write_json(snakemake.output.summary, summary)
-    np.savetxt(snakemake.output.trace, result.log_likelihood, fmt="%.12f", header="mean_log_likelihood", comments="")
+    pd.DataFrame({"mean_log_likelihood": result.log_likelihood}).to_csv(snakemake.output.trace, index=False, float_format="%.12f")
 
 
 if __name__ == "__main__":

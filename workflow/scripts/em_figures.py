@@ -2,6 +2,7 @@
 and the log-likelihood per EM step against the value at the true parameters."""
 
 import numpy as np
+import pandas as pd
 from common import load_vi, logged, read_json, use_style
 
 
@@ -13,7 +14,7 @@ def main(snakemake):
     train = {R: np.load(f) for R, f in zip(radii, snakemake.input.train)}
     truths = {s["R"]: VI.ring_gmm(s["K"], s["R"]) for s in summaries}
     fits = {s["R"]: VI.GMM(np.array(s["weights_fit"]), np.array(s["means_fit"])) for s in summaries}
-    traces = {R: np.loadtxt(f, skiprows=1, ndmin=1) for R, f in zip(radii, snakemake.input.traces)}
+    traces = {R: pd.read_csv(f)["mean_log_likelihood"].to_numpy() for R, f in zip(radii, snakemake.input.traces)}
     VI.plot_em_means(train, truths, fits, snakemake.output.means)
     VI.plot_em_traces(traces, {s["R"]: s["train_loglik_true"] for s in summaries}, snakemake.output.traces)
 

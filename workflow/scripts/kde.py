@@ -3,6 +3,7 @@ variance) tuned on the validation set, log-likelihood on the test set. Writes
 the summary, the validation curve and two figures."""
 
 import numpy as np
+import pandas as pd
 from common import load_vi, logged, use_style, write_json
 
 
@@ -19,8 +20,7 @@ def main(snakemake):
         print(f"warning: the best sigma {summary['sigma']:.4g} is at the edge of the grid; widen kde.sigma_min/sigma_max")
     print(f"sigma = {summary['sigma']:.5g} (validation {summary['validation_loglik']:.4f}), test {summary['test_loglik']:.4f}")
     write_json(snakemake.output.summary, summary)
-    np.savetxt(snakemake.output.curve, np.column_stack([sigmas, lls]), fmt="%.12g", delimiter=",",
-               header="sigma,validation_loglik", comments="")
+    pd.DataFrame({"sigma": sigmas, "validation_loglik": lls}).to_csv(snakemake.output.curve, index=False, float_format="%.12g")
     VI.plot_kde_validation(sigmas, lls, summary["sigma"], snakemake.output.figure_validation)
     lim = p.R + 4.0
     VI.plot_density_panels(

@@ -3,12 +3,13 @@ numbers over the robustness seeds, beside the value of the report's own seed.
 Writes a LaTeX table and a JSON summary."""
 
 import pandas as pd
-from common import load_vi, logged, read_json, write_json
+from common import logged, read_json, write_json
 from tables import fmt, to_latex
+from vi_build import headline_numbers
 
 
 def label(key: str) -> str:
-    """Row label of a headline number (keys of the functions in VI.HEADLINE_PARTS)."""
+    """Row label of a headline number (keys of vi_build.headline_numbers)."""
     if key.startswith("em_R"):
         return rf"EM, $R={key[4:].split('_')[0]}$: $\max_k\lVert\hat\mu_k-\mu_k\rVert$"
     if key.startswith("vi_R"):
@@ -47,19 +48,18 @@ def merge_parts(paths: list[str]) -> list[dict]:
     return list(runs.values())
 
 
-def own_numbers(VI, inputs, seed: int) -> dict:
+def own_numbers(inputs, seed: int) -> dict:
     """The report's own headline numbers, read from the main results (shaped as run_homework's summary)."""
     elbo = read_json(inputs.elbo)
     summary = {}
     for tag, em_path in zip(elbo["R"], inputs.em):
         summary[f"em_R{tag}"], summary[f"vi_elbo_R{tag}"] = read_json(em_path), elbo["by_R"][tag]
     summary["kde"], summary["ebm"] = read_json(inputs.kde), read_json(inputs.ebm)
-    return {"seed": seed, **VI.headline_numbers(summary)}
+    return {"seed": seed, **headline_numbers(summary)}
 
 
 def main(snakemake):
-    VI = load_vi(snakemake.input.code)
-    own = own_numbers(VI, snakemake.input, snakemake.params.seed)
+    own = own_numbers(snakemake.input, snakemake.params.seed)
     runs = merge_parts(snakemake.input.seeds)
     frame = summary_frame(own, runs)
     write_json(snakemake.output.json, {

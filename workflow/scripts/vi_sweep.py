@@ -2,8 +2,7 @@
 of K, at fixed radius and at fixed neighbour spacing, with the analytic limits.
 Writes the summary (JSON), one CSV row per regime and K, and the figure."""
 
-import csv
-
+import pandas as pd
 from common import load_vi, logged, use_style, write_json
 
 
@@ -13,11 +12,7 @@ def main(snakemake):
     sweep = VI.sweep_experiment(snakemake.params.seed, **snakemake.params.sweep)
     write_json(snakemake.output.summary, sweep)
     rows = [{"regime": regime, **row} for regime in VI.SWEEP_REGIMES for row in sweep[regime]["rows"]]
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    with open(snakemake.output.table, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    pd.DataFrame(rows).to_csv(snakemake.output.table, index=False)
     for regime in VI.SWEEP_REGIMES:
         last = sweep[regime]["rows"][-1]
         print(f"{regime}: K={last['K']}: log p {last['log_p']:.4f}, ELBO uniform {last['elbo_uniform']:.6g}; "
