@@ -76,6 +76,7 @@ def check_claims(repo, config: dict) -> None:
         assert math.isclose(c["spacing"], spacing, rel_tol=1e-12)
         assert c["regime"] == expected_regime(spacing)
         assert c["ring_hole"] == (s["R"] > math.sqrt(2))
+        assert c["deep_hole"] == (math.exp(-s["R"] ** 2 / 2) < 0.01)
         assert c["means_on_target"] == (s["mean_error_max"] < spacing / 2)
         assert c["error_at_sampling_level"] == (s["mean_error_rms"] <= 2 * math.sqrt(2 * K / n))
         assert c["density_learned_well"] == (s["test_loglik_true"] - s["test_loglik_fit"] < 0.1)

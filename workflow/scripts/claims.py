@@ -21,6 +21,9 @@ SEPARATE_SPACING = 4.0
 # The ring density e^{-(r^2+R^2)/2} I_0(R r) has a hole at the centre iff R > sqrt(2)
 # (its second derivative at r = 0 is proportional to R^2/2 - 1).
 RING_HOLE_RADIUS = math.sqrt(2.0)
+# The mixture's density at its centre, e^{-R^2/2} / (2 pi), relative to 1 / (2 pi): below this the
+# centre is a hole that samples of realistic size do not reach.
+DEEP_HOLE = 0.01
 # An estimated mean is "on" its true mean when it is closer to it than to the midpoint
 # between neighbouring means.
 ON_TARGET_FRACTION = 0.5
@@ -55,6 +58,9 @@ def em_claims(s: dict, K: int, n: int) -> dict:
         "spacing": s["neighbour_spacing"],
         "regime": spacing_regime(s["neighbour_spacing"]),
         "ring_hole": s["R"] > RING_HOLE_RADIUS,
+        # the density at the centre, relative to a unit Gaussian's peak, is below DEEP_HOLE:
+        # a finite sample from the mixture almost never lands there
+        "deep_hole": math.exp(-s["R"] ** 2 / 2) < DEEP_HOLE,
         "means_on_target": s["mean_error_max"] < ON_TARGET_FRACTION * s["neighbour_spacing"],
         "sampling_error": sampling_error,
         "error_at_sampling_level": s["mean_error_rms"] <= 2.0 * sampling_error,
