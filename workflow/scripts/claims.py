@@ -103,7 +103,7 @@ def elbo_claims(e: dict) -> dict:
 def sweep_claims(sweep: dict) -> dict:
     """Decisions about the K sweep (results/vi/sweep.json)."""
     fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
-    last_r, last_s = fr["rows"][-1], fs["rows"][-1]
+    last_r = fr["rows"][-1]
     return {
         "fixed_R_limit_at_rounding": last_r["log_p_limit_max_abs_dev"] < ROUNDING,
         "fixed_R_log_p_agrees": agrees(fr["same_points_limit"]["log_p"], fr["limits"]["log_p"],

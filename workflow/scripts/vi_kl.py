@@ -10,7 +10,7 @@ def main(snakemake):
     VI = load_vi(snakemake.input.code)
     use_style(snakemake.input.style)
     summary, curves = VI.kl_experiment(**snakemake.params.kl)
-    q, fwd, rev = summary["q"], summary["forward_fit"], summary["reverse_fit"]
+    q, fwd = summary["q"], summary["forward_fit"]
     print(f"q: KL(p||q) = {q['kl_pq']:.4f}, KL(q||p) = {q['kl_qp']:.4f} (ratio {q['ratio']:.1f})")
     print(f"forward fit N({fwd['mean']:.4f}, {fwd['sd']:.4f}^2): KL(p||q) = {fwd['kl_pq']:.4f}, KL(q||p) = {fwd['kl_qp']:.4f}")
     for f in summary["reverse_fits"]:
