@@ -8,7 +8,6 @@ seeds: a smaller move is within the noise of drawing the data. The numbers of ea
 build are kept in results/.changes/headline.json for the next comparison.
 """
 
-import math
 from pathlib import Path
 
 from common import logged, read_json, write_json
@@ -75,8 +74,6 @@ def main(snakemake):
     rows = compare(old or {}, new)
     Path(snakemake.output.md).write_text(markdown(rows, first_build=old is None))
     print(Path(snakemake.output.md).read_text())
-    # non-finite values cannot occur: the robustness table refuses them
-    assert all(math.isfinite(v["value"]) for v in new.values())
     write_json(state, new)
 
 

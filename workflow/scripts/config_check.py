@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from rule_helpers import settings_section
 
 DEFAULT_SOURCE = "config/config.yaml"
 COMMAND_LINE = "--config"
@@ -235,8 +236,7 @@ def cross_checks(config: dict) -> list[tuple[tuple, str]]:
 
 def variant_settings(ebm: dict, changes: dict) -> dict:
     """The settings one EBM variant trains with: the ebm section with `changes` applied."""
-    base = {k: v for k, v in ebm.items() if k != "variants"}
-    return {**base, **changes}
+    return {**settings_section({"ebm": ebm}, "ebm"), **changes}
 
 
 def duplicate_variants(ebm: dict) -> list[tuple[tuple, str]]:

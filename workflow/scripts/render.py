@@ -59,9 +59,8 @@ def main(snakemake):
             context[name[len("json_"):]] = read_json(inp[name])
         elif name.startswith("table_"):
             context["tables"][name[len("table_"):]] = Path(inp[name]).read_text()
-    ctx = context
-    context["claims"] = all_claims(ctx["em"], ctx["kde"], ctx["kde_R"], ctx["vi_elbo"], ctx["vi_sweep"], ctx["ebm_kde"],
-                                   ctx["K"], ctx["n"])
+    c = context
+    c["claims"] = all_claims(c["em"], c["kde"], c["kde_R"], c["vi_elbo"], c["vi_sweep"], c["ebm_kde"], c["K"], c["n"])
     write_json(snakemake.output.claims, context["claims"])
     template = Path(inp.template)
     text = latex_environment(template.parent).get_template(template.name).render(**context)
