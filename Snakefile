@@ -1,6 +1,7 @@
 # The homework report build: `snakemake --cores 4` turns config/config.yaml into
 # results/<net_id>.zip (theory.pdf + VI.py). Rules live in workflow/rules/.
 
+import sys
 import time
 
 RUN_STARTED = time.time()
@@ -25,12 +26,15 @@ include: "workflow/rules/report.smk"
 # Before any job: a lock left by a killed run, and results missing or damaged since their
 # job recorded them (with what was built from them), are dealt with so that the same
 # command recovers (workflow/scripts/integrity.py); jobs compute with the same CPU kernels
-# on every x86-64 machine with AVX2 (common.pin_cpu_kernels: the same bytes elsewhere).
-from common import pin_cpu_kernels  # noqa: E402
+# on every x86-64 machine with AVX2 (common.pin_cpu_kernels: the same bytes elsewhere);
+# no more jobs run at once than the machine has CPUs (common.limit_cores_to_cpus).
+from common import limit_cores_to_cpus, pin_cpu_kernels  # noqa: E402
 from integrity import check_at_start  # noqa: E402
 
 pin_cpu_kernels()
 check_at_start(workflow)
+if workflow.is_main_process and (_line := limit_cores_to_cpus(workflow)):
+    print(_line, file=sys.stderr)
 
 
 rule all:

@@ -237,6 +237,39 @@ def test_cpu_kernels_are_pinned_where_avx2_runs_and_a_users_setting_is_kept(monk
     assert common.pin_cpu_kernels(other := {}) == {} and other == {}
 
 
+def test_usable_cpus_follow_the_affinity_mask_and_a_container_quota(tmp_path, monkeypatch):
+    import common
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    cpu_max = tmp_path / "cpu.max"
+    for text, expected in [("max 100000", 4), ("200000 100000", 2), ("150000 100000", 2), ("50000 100000", 1),
+                           ("800000 100000", 4), ("garbage", 4)]:
+        cpu_max.write_text(text + "\n")
+        assert common.usable_cpus(cpu_max) == expected, text
+    assert common.usable_cpus(tmp_path / "absent") == 4  # no cgroup v2 (macOS, older Linux)
+
+
+@pytest.mark.parametrize(
+    "cores, nodes, cpus, expected",
+    [(4, None, 2, 2), (2, None, 2, None), (1, None, 2, None), (None, None, 2, None), (4, 10, 2, None)],
+)
+def test_local_jobs_at_once_are_at_most_the_cpus(cores, nodes, cpus, expected):
+    """--cores above the machine's CPUs is lowered; a cluster run (--jobs, nodes) is left alone."""
+    from common import limit_cores_to_cpus
+
+    class Workflow:
+        def __init__(self):
+            self.global_resources = {"_cores": SimpleNamespace(value=cores), "_nodes": SimpleNamespace(value=nodes)}
+
+        def register_resource(self, name, value):
+            self.global_resources[name] = SimpleNamespace(value=value)
+
+    workflow = Workflow()
+    line = limit_cores_to_cpus(workflow, cpus)
+    assert line == (expected and f"Jobs at once: at most {expected}, the CPUs of this machine (--cores {cores}).")
+    assert workflow.global_resources["_cores"].value == (expected or cores)
+
+
 def test_a_file_claimed_by_an_older_record_belongs_to_the_newest(workdir, capsys):
     """A rule renamed or split: the new job's record owns the file, the old claim is ignored."""
     chain(workdir)

@@ -5,6 +5,8 @@ the errors a user sees."""
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -12,7 +14,11 @@ import pytest
 import yaml
 
 import check_submission
-from helpers import ROOT, TINY, copy_repo, edited_config, planned_rules, snakemake
+from common import load_vi
+from config_check import check_config
+from rule_helpers import robustness_sections
+from vi_build import HEADLINE_PARTS, settings_from_config
+from helpers import ROOT, SNAKEMAKE, TINY, copy_repo, edited_config, planned_rules, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -80,21 +86,32 @@ def test_pdf_builds_without_latex_warnings(built):
 
 
 def test_robustness_run_of_the_report_seed_reproduces_the_report(built):
-    """The per-seed runs use the same code and streams as the main results, from which the
+    """The robustness parts use the same code and streams as the main results, from which the
     table takes the report's own seed: run for that seed, they give the same numbers."""
-    seed = yaml.safe_load((built / TINY).read_text())["seed"]
-    targets = [f"results/robustness/seed{seed}_{part}.json" for part in ("em", "kde", "ebm")]
-    snakemake(built, *targets)
+    config = check_config(yaml.safe_load((built / TINY).read_text()), built / "workflow" / "schemas" / "config.schema.yaml")
+    seed = config["seed"]
+    VI = load_vi(built / "workflow" / "VI.py")
     rerun = {}
-    for target in targets:
-        rerun.update(json.loads((built / target).read_text()))
+    for part, numbers in HEADLINE_PARTS.items():
+        sections = robustness_sections(config, part)
+        rerun.update(numbers(VI, settings_from_config(VI, sections, seed=seed), log=lambda *a: None))
     table = json.loads((built / "results" / "robustness" / "summary.json").read_text())
-    assert table["own_seed"] == rerun.pop("seed") == seed
+    assert table["own_seed"] == seed
     assert list(table["rows"]) == list(rerun)
     for key, value in rerun.items():
         assert table["rows"][key][f"seed {seed}"] == pytest.approx(value, rel=1e-12, abs=1e-12), key
-    for target in targets:
-        (built / target).unlink()
+
+
+@pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux) to run on one CPU")
+def test_jobs_at_once_are_at_most_the_cpus(built):
+    """`--cores 4` on a machine with one CPU (here: Snakemake pinned to one) runs one job at a time."""
+    proc = subprocess.run(
+        ["taskset", "-c", "0", SNAKEMAKE, "--cores", "4", "--forcerun", "changes", "--configfile", TINY],
+        cwd=built, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Jobs at once: at most 1, the CPUs of this machine (--cores 4)." in proc.stderr
+    assert "Provided cores: 1" in proc.stdout + proc.stderr
 
 
 def test_results_are_finite(built):

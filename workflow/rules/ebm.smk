@@ -2,11 +2,6 @@
 # importance sampling with the true mixture as proposal; the same experiment with
 # changed settings; the comparison with the KDE; figures and tables for the report.
 # Training does not read the KDE's results, so a KDE change reruns only the comparison.
-# Each training variant is a job of its own, so that they run side by side.
-
-
-wildcard_constraints:
-    variant=r"[^/]+",  # a name of config ebm.variants
 
 
 rule ebm:
@@ -42,60 +37,34 @@ rule ebm:
         "../scripts/ebm.py"
 
 
-rule ebm_variant:
+rule ebm_variants:
     conda:
         "../../environment.yml"
     message:
-        "Q1.6: the energy-based model again with changed settings: {wildcards.variant}"
+        "Q1.6: the energy-based model again with each changed setting of ebm.variants, one after the other"
     input:
         **split_files(KDE_R),
         code=VI,
-        script=f"{SCRIPTS}/ebm_variant.py",
+        script=f"{SCRIPTS}/ebm_variants.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
     output:
-        summary="results/ebm/variants/{variant}.json",
+        summary="results/ebm/variants.json",
     params:
         seed=config["seed"],
         K=config["data"]["K"],
         R=float(config["kde"]["R"]),
         ebm=settings_section(config, "ebm"),
-        change=lambda wildcards: config["ebm"]["variants"][wildcards.variant],
-    log:
-        "results/logs/ebm_variant_{variant}.log",
-    benchmark:
-        "results/benchmarks/ebm_variant_{variant}.tsv"
-    priority: 90  # the longest jobs: started first, they do not run alone at the end
-    threads: config["ebm"]["threads"]
-    resources:
-        mem_mb=1500,
-        runtime=10,
-    script:
-        "../scripts/ebm_variant.py"
-
-
-rule ebm_variants:
-    conda:
-        "../../environment.yml"
-    message:
-        "Q1.6: the {params.n_variants} changed settings of the energy-based model in one file"
-    input:
-        variants=expand("results/ebm/variants/{variant}.json", variant=config["ebm"]["variants"]),
-        script=f"{SCRIPTS}/ebm_variants.py",
-        common=COMMON,
-    output:
-        summary="results/ebm/variants.json",
-    params:
-        n_variants=len(config["ebm"]["variants"]),
+        variants=config["ebm"]["variants"],
     log:
         "results/logs/ebm_variants.log",
     benchmark:
         "results/benchmarks/ebm_variants.tsv"
-    localrule: True
-    threads: 1
+    priority: 90  # the longest job: started first, it does not run alone at the end
+    threads: config["ebm"]["threads"]
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=1500,
+        runtime=30,
     script:
         "../scripts/ebm_variants.py"
 

@@ -40,11 +40,12 @@ def summary_frame(own: dict, runs: list[dict]) -> pd.DataFrame:
 
 
 def merge_parts(paths: list[str]) -> list[dict]:
-    """One dict per seed from the per-part files (seed{seed}_{part}.json), in the order given."""
+    """One dict per seed from the per-part files (<part>.json, each a list of runs, one per
+    seed), in the order of the seeds in the first file."""
     runs: dict[int, dict] = {}
     for path in paths:
-        numbers = read_json(path)
-        runs.setdefault(numbers["seed"], {}).update(numbers)
+        for numbers in read_json(path)["runs"]:
+            runs.setdefault(numbers["seed"], {}).update(numbers)
     return list(runs.values())
 
 
@@ -60,7 +61,7 @@ def own_numbers(inputs, seed: int) -> dict:
 
 def main(snakemake):
     own = own_numbers(snakemake.input, snakemake.params.seed)
-    runs = merge_parts(snakemake.input.seeds)
+    runs = merge_parts(snakemake.input.parts)
     frame = summary_frame(own, runs)
     write_json(snakemake.output.json, {
         "seeds": [r["seed"] for r in runs],

@@ -1,0 +1,25 @@
+"""Robustness over seeds: one part of the headline numbers (wildcard `part`: "em"
+for EM's errors and the ELBO gaps, "kde" for the KDE's, "ebm" for the EBM's) for
+every root seed of config `robustness.seeds`, one after the other in one process
+(each seed's numbers are cheap next to starting a process that imports torch), with
+every other setting from the config. The log gives each seed's numbers as it goes."""
+
+from common import load_vi, logged, write_json
+from vi_build import HEADLINE_PARTS, settings_from_config
+
+
+def main(snakemake):
+    VI = load_vi(snakemake.input.code)
+    part, seeds = snakemake.wildcards.part, snakemake.params.seeds
+    runs = []
+    for i, seed in enumerate(seeds, start=1):
+        settings = settings_from_config(VI, snakemake.params.sections, seed=seed)
+        numbers = HEADLINE_PARTS[part](VI, settings)
+        print(f"seed {seed} ({i}/{len(seeds)}): " + ", ".join(f"{k} {v:.5g}" for k, v in numbers.items()), flush=True)
+        runs.append({"seed": settings.seed, **numbers})
+    write_json(snakemake.output.json, {"part": part, "runs": runs})
+
+
+if __name__ == "__main__":
+    with logged(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821
