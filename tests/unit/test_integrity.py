@@ -270,6 +270,25 @@ def test_local_jobs_at_once_are_at_most_the_cpus(cores, nodes, cpus, expected):
     assert workflow.global_resources["_cores"].value == (expected or cores)
 
 
+def test_records_of_a_rule_the_workflow_no_longer_has_are_dropped(workdir, capsys):
+    """A rule merged away by a newer version: its leftover files are not reported as missing or
+    rebuilt, its record goes (with one line), and the other records are checked as before."""
+    chain(workdir)
+    job("robustness_seed", ["results/data/train.npy"], ["results/robustness/seed1_em.json"], seed="1", part="em")
+    Path("results/robustness/seed1_em.json").unlink()
+    Path("results/em/R10.json").write_text("edited")
+    rules = {"sample", "em", "figure", "render", "zip"}
+    integrity.check_results(act=False, rules=rules)  # a dry run: nothing deleted, no line on old rules
+    assert "robustness_seed" not in capsys.readouterr().err
+    assert len(read_records()) == 6
+    integrity.check_results(act=True, rules=rules)
+    err = capsys.readouterr().err
+    assert "seed1_em.json" not in err
+    assert "Job records of rules this workflow no longer has (robustness_seed) were dropped" in err
+    assert "Removed results/em/R10.json: damaged" in err
+    assert {r["rule"] for r in read_records()} == {"sample", "figure"}  # em, render, zip: removed, to be rebuilt
+
+
 def test_a_file_claimed_by_an_older_record_belongs_to_the_newest(workdir, capsys):
     """A rule renamed or split: the new job's record owns the file, the old claim is ignored."""
     chain(workdir)

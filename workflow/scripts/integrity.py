@@ -254,10 +254,26 @@ def forget(paths: set[str], records: list[dict]) -> None:
             record["path"].unlink(missing_ok=True)
 
 
-def check_results(act: bool) -> None:
-    """Compare the job records with the disk; remove (when `act`) damaged results and every result
-    built from a damaged or missing one, one line per file, so that this run rebuilds them."""
-    records = read_records(MANIFEST_DIR)
+def without_old_rules(records: list[dict], rules: set[str] | None, act: bool) -> list[dict]:
+    """The records of rules the workflow has (all when `rules` is None). Those of a rule it no
+    longer has (renamed or merged in a newer version) are deleted when `act`: no rule rebuilds
+    their files, which are left where they are, unused."""
+    if rules is None:
+        return records
+    old = [r for r in records if r["rule"] not in rules]
+    if old and act:
+        for record in old:
+            record["path"].unlink(missing_ok=True)
+        say(f"Job records of rules this workflow no longer has ({', '.join(sorted({r['rule'] for r in old}))}) "
+            "were dropped; the files those jobs wrote are no longer used.")
+    return [r for r in records if r["rule"] in rules]
+
+
+def check_results(act: bool, rules: set[str] | None = None) -> None:
+    """Compare the job records of the workflow's `rules` (all records when None) with the disk;
+    remove (when `act`) damaged results and every result built from a damaged or missing one,
+    one line per file, so that this run rebuilds them."""
+    records = without_old_rules(read_records(MANIFEST_DIR), rules, act)
     damage = find_damage(records)
     if not damage:
         return
@@ -293,4 +309,4 @@ def check_at_start(workflow) -> None:
     if mode == "run":
         record_owner()
     if alone:
-        check_results(act=mode == "run")
+        check_results(act=mode == "run", rules={rule.name for rule in workflow.rules})
