@@ -1,8 +1,9 @@
 """Robustness over seeds: one part of the headline numbers (wildcard `part`: "em"
 for EM's errors and the ELBO gaps, "kde" for the KDE's, "ebm" for the EBM's) for
 every root seed of config `robustness.seeds`, one after the other in one process
-(each seed's numbers are cheap next to starting a process that imports torch), with
-every other setting from the config. The log gives each seed's numbers as it goes."""
+(a seed's numbers take a few seconds at most, about what a process that imports torch
+costs to start), with every other setting from the config. The log gives each seed's
+numbers as it goes."""
 
 from common import load_vi, logged, write_json
 from vi_build import HEADLINE_PARTS, settings_from_config
