@@ -180,7 +180,18 @@ def test_equal_values_give_equal_params(data):
     """Any order of any mapping and any spelling of its numbers: the same canonical config, same repr."""
     base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     variant = respelled(shuffled(base, data.draw), data.draw)
+    variant["robustness"]["seeds"] = data.draw(st.permutations(variant["robustness"]["seeds"]))  # a set
     assert repr(check_config(variant, SCHEMA)) == repr(check_config(base, SCHEMA))
+
+
+def test_seeds_are_a_set_and_radii_keep_their_order(config):
+    """The robustness seeds are sorted (their order changes no number); the radii are not (the
+    report's figures and tables follow the order the user gave)."""
+    config = set_key(set_key(config, "robustness.seeds", [5, 3, 1]), "data.R", [1, 10])
+    out = check_config(config, SCHEMA)
+    assert out["robustness"]["seeds"] == [1, 3, 5] and out["data"]["R"] == [1.0, 10.0]
+    out = check_config(set_key(config, "data.R", [10, 1]), SCHEMA)
+    assert out["data"]["R"] == [10.0, 1.0]
 
 
 def test_unknown_keys_are_named(config):

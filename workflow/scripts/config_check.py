@@ -7,7 +7,8 @@ built is touched by a refused configuration.
 
 An accepted configuration is returned in canonical form: every mapping in the
 schema's key order (user-named mappings such as ``ebm.variants`` sorted by name),
-every number in the schema's type (``10.0`` -> ``10`` for a count, ``10`` ->
+lists that are sets sorted (``x-canonical-order: sorted`` in the schema: the
+robustness seeds), every number in the schema's type (``10.0`` -> ``10`` for a count, ``10`` ->
 ``10.0`` for a radius). Rules take their params from it, and Snakemake compares
 params by ``repr``: equal values then rerun nothing, whatever their spelling or
 order in a file.
@@ -261,8 +262,9 @@ def duplicate_variants(ebm: dict) -> list[tuple[tuple, str]]:
 
 
 def canonical(value, schema: dict, root: dict | None = None):
-    """`value` in canonical form: mappings in the schema's order (named entries sorted), numbers
-    in the schema's type. Assumes `value` satisfies the schema."""
+    """`value` in canonical form: mappings in the schema's order (named entries sorted), lists
+    marked `x-canonical-order: sorted` sorted, numbers in the schema's type. Assumes `value`
+    satisfies the schema."""
     root = root or schema
     schema = resolve(schema, root)
     kind = schema.get("type")
@@ -274,7 +276,8 @@ def canonical(value, schema: dict, root: dict | None = None):
             out.update({k: canonical(value[k], extra, root) for k in sorted(value) if k not in props})
         return out
     if kind == "array":
-        return [canonical(v, schema.get("items", {}), root) for v in value]
+        items = [canonical(v, schema.get("items", {}), root) for v in value]
+        return sorted(items) if schema.get("x-canonical-order") == "sorted" else items
     if kind == "integer":
         return int(value)
     if kind == "number":
