@@ -40,20 +40,22 @@ from helpers import SNAKEMAKE, copy_repo  # noqa: E402
 CONFIG = "config/config.yaml"
 
 
-CPU_SECONDS: list[float] = []  # CPU time (user + system, every process) of each timed command
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    """Wall time of one command (which must succeed); its CPU time goes to CPU_SECONDS."""
+def timed_with_cpu(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of every process it started) of one command,
+    which must succeed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU_SECONDS.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return elapsed
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    """Wall time of one command (which must succeed)."""
+    return timed_with_cpu(cmd, cwd)[0]
 
 
 def set_config(repo: Path, dotted: str, value) -> None:
@@ -146,8 +148,9 @@ def main(argv=None) -> int:
         for _ in range(args.repeats):
             shutil.rmtree(repo / "results", ignore_errors=True)
             shutil.rmtree(repo / ".snakemake", ignore_errors=True)
-            cold.append(timed(snakemake, repo))
-            cold_cpu.append(CPU_SECONDS[-1])
+            wall, cpu = timed_with_cpu(snakemake, repo)
+            cold.append(wall)
+            cold_cpu.append(cpu)
         path_s, path_jobs = critical_path(repo, benchmark_seconds(repo))
         nothing = [timed(snakemake, repo) for _ in range(args.repeats)]
         kde = rebuild_after_change(repo, snakemake, "kde.refine_num", args.repeats)
