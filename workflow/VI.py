@@ -1715,7 +1715,7 @@ def plot_ebm_results(
         "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma),
     }
     plot_ebm_training(trace, summary["best_step"], references, paths["training"])
-    densities = ebm_density_functions(energy, summary["A_is"], truth, data["train"], kde_sigma)
+    densities = ebm_density_functions(energy, summary["A_quad"], truth, data["train"], kde_sigma)
     plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
     plot_log_density_slices(densities, summary["R"], paths["slices"])
 

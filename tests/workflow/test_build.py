@@ -205,3 +205,18 @@ def test_latex_error_names_the_template_line(built):
         assert not (built / "results" / "theory.pdf").exists()  # no partial PDF left behind
     finally:
         template.write_text(original)
+
+
+BUILD_WORDS = re.compile(r"\b(build|builds|built|rebuild\w*|Snakemake|snakemake|workflow|config\w*|rules?)\b"
+                         r"|\b(seed|data|em|kde|ebm|vi|robustness|report|student)\.[a-z_]+")
+
+
+def test_the_answers_speak_of_the_homework_only(built):
+    """Before the appendix the PDF names no machinery: no build, workflow or rule, and no
+    configuration key such as em.max_iter. (The appendix's reproduction section may.)"""
+    text = " ".join(pdf_text(built).split())
+    assert "Appendix" in text
+    body = text.split("Appendix Everything below goes beyond the questions")[0]
+    assert len(body) < len(text)
+    found = sorted({m[0] for m in BUILD_WORDS.finditer(body)})
+    assert found == [], found

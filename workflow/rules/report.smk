@@ -38,6 +38,8 @@ rule provenance:
 
 
 REPORT_JSON["provenance"] = "results/report/provenance.json"
+REPORT_JSON["vi_py"] = "results/check/vi_py_agreement.json"  # whether python VI.py computes this report's numbers
+REPORT_SECTIONS.append("report/sections/appendix.tex.j2")
 REPORT_TABLES["config"] = "results/tables/config.tex"
 
 
@@ -52,6 +54,7 @@ rule render:
         claims_code=f"{SCRIPTS}/claims.py",
         common=COMMON,
         em=expand("results/em/R{R}.json", R=R_TAGS),
+        ebm_trace="results/ebm/trace.csv",  # the ESS at the first step, for the training story
         sections=REPORT_SECTIONS,
         **{f"json_{name}": path for name, path in REPORT_JSON.items()},
         **{f"table_{name}": path for name, path in REPORT_TABLES.items()},

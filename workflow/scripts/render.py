@@ -5,13 +5,26 @@ fails the build (StrictUndefined) instead of leaving a blank in the PDF."""
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 from claims import all_claims
 from common import logged, read_json, write_json
 
 
 def num(x, digits=3) -> str:
-    """A number with `digits` decimals (use inside math mode, where '-' is a minus)."""
-    return f"{float(x):.{digits}f}"
+    """A number with `digits` decimals (use inside math mode, where '-' is a minus). A non-zero
+    number that these decimals would print as zero is written with two significant figures in
+    scientific notation instead (1.1e-9 as 1.1\\times10^{-9}), so that no positive quantity reads 0.00."""
+    x = float(x)
+    text = f"{x:.{digits}f}"
+    if x != 0 and float(text) == 0:
+        mantissa, exponent = f"{x:.1e}".split("e")
+        return rf"{mantissa}\times10^{{{int(exponent)}}}"
+    return text
+
+
+def plural(count, singular: str, plural_form: str | None = None) -> str:
+    """`singular` for a count of one, else `plural_form` (default: singular + 's')."""
+    return singular if int(count) == 1 else (plural_form or singular + "s")
 
 
 def sig(x, digits=3) -> str:
@@ -45,7 +58,7 @@ def latex_environment(template_dir) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=num, sig=sig, tex=tex)
+    env.filters.update(num=num, sig=sig, tex=tex, plural=plural)
     return env
 
 
@@ -60,7 +73,9 @@ def main(snakemake):
         elif name.startswith("table_"):
             context["tables"][name[len("table_"):]] = Path(inp[name]).read_text()
     c = context
-    c["claims"] = all_claims(c["em"], c["kde"], c["kde_R"], c["vi_elbo"], c["vi_sweep"], c["ebm_kde"], c["K"], c["n"])
+    ess_at_start = float(pd.read_csv(inp.ebm_trace, nrows=1)["ess"].iloc[0])
+    c["claims"] = all_claims(c["em"], c["kde"], c["kde_R"], c["vi_elbo"], c["vi_sweep"], c["ebm"], c["ebm_kde"],
+                             c["ebm_variants"]["variants"], ess_at_start, c["K"], c["n"])
     write_json(snakemake.output.claims, context["claims"])
     template = Path(inp.template)
     text = latex_environment(template.parent).get_template(template.name).render(**context)

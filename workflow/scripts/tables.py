@@ -14,7 +14,9 @@ def em_table(summaries: list[dict]) -> pd.DataFrame:
     """Q1.2: one column per radius, one row per quantity."""
     rows = {
         "EM steps (kept restart)": lambda s: f"{s['iterations']}",
-        "distinct optima over restarts": lambda s: f"{s['distinct_optima']} of {s['restarts']}",
+        # end points of runs stopped by the iteration cap are not optima: count them only after convergence
+        "distinct optima over restarts": lambda s: f"{s['distinct_optima']} of {s['restarts']}" if s["converged"]
+        else "not converged",
         r"$\max_k \lVert\hat\mu_k-\mu_k\rVert$": lambda s: fmt(s["mean_error_max"]),
         r"RMS $\lVert\hat\mu_k-\mu_k\rVert$": lambda s: fmt(s["mean_error_rms"]),
         r"$\max_k |\hat\pi_k-\pi_k|$": lambda s: fmt(s["weight_error_max"]),
