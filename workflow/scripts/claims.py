@@ -246,7 +246,9 @@ def ebm_claims(ebm: dict, ebm_kde: dict, variants: list, ess_at_start: float, tr
         "ess_at_start": ess_at_start,
         "ess_collapsed": ebm["ess_min_during_training"] < ESS_COLLAPSED_FRACTION * M,
         "ess_recovered": ebm["ess"] > 0.5 * M,
-        "ess_kept_above_start": ebm["ess"] > ess_at_start,
+        # the kept model's ESS against the first step's, with 5% either way counted as "about the same"
+        "ess_kept_vs_start": ("above" if ebm["ess"] > 1.05 * ess_at_start
+                              else "below" if ebm["ess"] < 0.95 * ess_at_start else "about"),
         "fresh_minus_quad_z": fresh_z,
         "is_bias_z": z_score(ebm["A_is_minus_quad"], ebm["A_is_se"]),
         # the training sample's A is pulled down by fitting only when training moved and the

@@ -6,8 +6,13 @@ from common import logged, read_json
 
 
 def fmt(x, digits=3) -> str:
-    """A number for a table: fixed decimals, a true minus sign."""
-    return f"{x:.{digits}f}".replace("-", "$-$")
+    """A number for a table: fixed decimals, a true minus sign. A non-zero number that these
+    decimals would print as zero gets two significant figures as a power of ten instead."""
+    text = f"{x:.{digits}f}"
+    if x != 0 and float(text) == 0:
+        mantissa, exponent = f"{x:.1e}".split("e")
+        return f"${mantissa}\\times10^{{{int(exponent)}}}$"
+    return text.replace("-", "$-$")
 
 
 def em_table(summaries: list[dict]) -> pd.DataFrame:
@@ -25,7 +30,7 @@ def em_table(summaries: list[dict]) -> pd.DataFrame:
         "test log-lik., EM fit": lambda s: fmt(s["test_loglik_fit"], 4),
         "test log-lik., true parameters": lambda s: fmt(s["test_loglik_true"], 4),
         "gap to the truth (paired s.e.)": lambda s: fmt(s["test_loglik_true"] - s["test_loglik_fit"], 4)
-        + f" ({s['test_gap_sem']:.4f})",
+        + f" ({fmt(s['test_gap_sem'], 4)})",
     }
     columns = {f"$R={s['R']:g}$": [f(s) for f in rows.values()] for s in summaries}
     return pd.DataFrame(columns, index=list(rows))
@@ -36,9 +41,9 @@ def kde_table(kde: dict) -> pd.DataFrame:
     rows = {
         r"chosen $\sigma$ (variance)": f"{kde['sigma']:.4g}",
         "validation log-lik., KDE": fmt(kde["validation_loglik"], 4),
-        "test log-lik., KDE": fmt(kde["test_loglik"], 4) + r" $\pm$ " + f"{kde['test_loglik_sem']:.4f}",
+        "test log-lik., KDE": fmt(kde["test_loglik"], 4) + r" $\pm$ " + fmt(kde['test_loglik_sem'], 4),
         "test log-lik., true GMM": fmt(kde["test_loglik_true"], 4),
-        "gap to the true GMM (nats)": fmt(kde["test_loglik_true"] - kde["test_loglik"], 4) + r" $\pm$ " + f"{kde['test_gap_sem']:.4f}",
+        "gap to the true GMM (nats)": fmt(kde["test_loglik_true"] - kde["test_loglik"], 4) + r" $\pm$ " + fmt(kde['test_gap_sem'], 4),
     }
     return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
 

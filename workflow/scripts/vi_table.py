@@ -11,7 +11,7 @@ from tables import fmt, to_latex
 
 def pm(mean, sem, digits=3) -> str:
     """mean $\\pm$ standard error, both with `digits` decimals."""
-    return f"{fmt(mean, digits)} $\\pm$ {sem:.{digits}f}"
+    return f"{fmt(mean, digits)} $\\pm$ {fmt(sem, digits)}"
 
 
 def sci(x, digits=2) -> str:
