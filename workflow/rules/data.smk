@@ -18,15 +18,11 @@ rule sample:
         seed=section("seed"),
         K=section("data/K"),
         n=section("data/n"),
-    log:
-        "results/logs/sample_R{R}.log",
-    benchmark:
-        "results/benchmarks/sample_R{R}.tsv"
+    log: "results/logs/sample_R{R}.log"
+    benchmark: "results/benchmarks/sample_R{R}.tsv"
     priority: 100  # cheap, and every question waits for its data
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/sample.py"
+    conda: "../../environment.yml"
+    script: "../scripts/sample.py"
 
 
 rule sample_figure:
@@ -40,11 +36,7 @@ rule sample_figure:
     params:
         K=section("data/K"),
         R=[float(R) for R in config["data"]["R"]],
-    log:
-        "results/logs/sample_figure.log",
-    benchmark:
-        "results/benchmarks/sample_figure.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/sample_figure.py"
+    log: "results/logs/sample_figure.log"
+    benchmark: "results/benchmarks/sample_figure.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/sample_figure.py"

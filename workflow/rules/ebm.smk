@@ -20,16 +20,12 @@ rule ebm:
         K=section("data/K"),
         R=float(config["kde"]["R"]),
         ebm=settings_section(config, "ebm"),
-    log:
-        "results/logs/ebm.log",
-    benchmark:
-        "results/benchmarks/ebm.tsv"
+    log: "results/logs/ebm.log"
+    benchmark: "results/benchmarks/ebm.tsv"
     priority: 70  # long, and three rules wait for it
     threads: config["ebm"]["threads"]
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/ebm.py"
+    conda: "../../environment.yml"
+    script: "../scripts/ebm.py"
 
 
 rule ebm_variants:
@@ -46,16 +42,12 @@ rule ebm_variants:
         R=float(config["kde"]["R"]),
         ebm=settings_section(config, "ebm"),
         variants=section("ebm/variants"),
-    log:
-        "results/logs/ebm_variants.log",
-    benchmark:
-        "results/benchmarks/ebm_variants.tsv"
+    log: "results/logs/ebm_variants.log"
+    benchmark: "results/benchmarks/ebm_variants.tsv"
     priority: 90  # the longest job: started first, it does not run alone at the end
     threads: config["ebm"]["threads"]
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/ebm_variants.py"
+    conda: "../../environment.yml"
+    script: "../scripts/ebm_variants.py"
 
 
 rule ebm_kde:
@@ -72,14 +64,10 @@ rule ebm_kde:
     params:
         K=section("data/K"),
         R=float(config["kde"]["R"]),
-    log:
-        "results/logs/ebm_kde.log",
-    benchmark:
-        "results/benchmarks/ebm_kde.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/ebm_kde.py"
+    log: "results/logs/ebm_kde.log"
+    benchmark: "results/benchmarks/ebm_kde.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/ebm_kde.py"
 
 
 rule ebm_figures:
@@ -99,14 +87,10 @@ rule ebm_figures:
     params:
         K=section("data/K"),
         R=float(config["kde"]["R"]),
-    log:
-        "results/logs/ebm_figures.log",
-    benchmark:
-        "results/benchmarks/ebm_figures.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/ebm_figures.py"
+    log: "results/logs/ebm_figures.log"
+    benchmark: "results/benchmarks/ebm_figures.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/ebm_figures.py"
 
 
 rule ebm_tables:
@@ -121,11 +105,7 @@ rule ebm_tables:
         comparison=report("results/tables/ebm.tex", caption="../report/table_ebm.rst", category="1.4-1.7 EBM"),
         partition=report("results/tables/ebm_partition.tex", caption="../report/table_ebm_partition.rst", category="1.4-1.7 EBM"),
         variants=report("results/tables/ebm_variants.tex", caption="../report/table_ebm_variants.rst", category="1.4-1.7 EBM"),
-    log:
-        "results/logs/ebm_tables.log",
-    benchmark:
-        "results/benchmarks/ebm_tables.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/ebm_tables.py"
+    log: "results/logs/ebm_tables.log"
+    benchmark: "results/benchmarks/ebm_tables.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/ebm_tables.py"

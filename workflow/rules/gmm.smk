@@ -14,14 +14,10 @@ rule em:
         seed=section("seed"),
         K=section("data/K"),
         em=section("em"),
-    log:
-        "results/logs/em_R{R}.log",
-    benchmark:
-        "results/benchmarks/em_R{R}.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/em.py"
+    log: "results/logs/em_R{R}.log"
+    benchmark: "results/benchmarks/em_R{R}.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/em.py"
 
 
 rule em_figures:
@@ -35,14 +31,10 @@ rule em_figures:
     output:
         means=report("results/figures/q1_2_em_means.pdf", caption="../report/q1_2_em_means.rst", category="1.2 EM"),
         traces=report("results/figures/q1_2_em_traces.pdf", caption="../report/q1_2_em_traces.rst", category="1.2 EM"),
-    log:
-        "results/logs/em_figures.log",
-    benchmark:
-        "results/benchmarks/em_figures.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/em_figures.py"
+    log: "results/logs/em_figures.log"
+    benchmark: "results/benchmarks/em_figures.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/em_figures.py"
 
 
 rule em_table:
@@ -55,14 +47,10 @@ rule em_table:
         table=report("results/tables/em.tex", caption="../report/table_em.rst", category="1.2 EM"),
     params:
         table="em",
-    log:
-        "results/logs/em_table.log",
-    benchmark:
-        "results/benchmarks/em_table.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/tables.py"
+    log: "results/logs/em_table.log"
+    benchmark: "results/benchmarks/em_table.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/tables.py"
 
 
 rule kde:
@@ -80,14 +68,10 @@ rule kde:
         K=section("data/K"),
         R=float(config["kde"]["R"]),
         kde=section("kde"),
-    log:
-        "results/logs/kde.log",
-    benchmark:
-        "results/benchmarks/kde.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/kde.py"
+    log: "results/logs/kde.log"
+    benchmark: "results/benchmarks/kde.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/kde.py"
 
 
 rule kde_table:
@@ -100,11 +84,7 @@ rule kde_table:
         table=report("results/tables/kde.tex", caption="../report/table_kde.rst", category="1.3 KDE"),
     params:
         table="kde",
-    log:
-        "results/logs/kde_table.log",
-    benchmark:
-        "results/benchmarks/kde_table.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/tables.py"
+    log: "results/logs/kde_table.log"
+    benchmark: "results/benchmarks/kde_table.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/tables.py"

@@ -15,15 +15,11 @@ rule provenance:
     params:
         config=configuration_shown(config),
         command="bash workflow/setup.sh && .venv/bin/snakemake --cores 4",
-    log:
-        "results/logs/provenance.log",
-    benchmark:
-        "results/benchmarks/provenance.tsv"
+    log: "results/logs/provenance.log"
+    benchmark: "results/benchmarks/provenance.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/provenance.py"
+    conda: "../../environment.yml"
+    script: "../scripts/provenance.py"
 
 
 # The template's parts, and the numbers and tables it reads: json_<name> is <name> in the
@@ -65,15 +61,11 @@ rule render:
     params:
         context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R,
                  "student": {key: config["student"][key] for key in ("name", "net_id")}},  # in the schema's order
-    log:
-        "results/logs/render.log",
-    benchmark:
-        "results/benchmarks/render.tsv"
+    log: "results/logs/render.log"
+    benchmark: "results/benchmarks/render.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/render.py"
+    conda: "../../environment.yml"
+    script: "../scripts/render.py"
 
 
 rule pdf:
@@ -94,15 +86,11 @@ rule pdf:
         date_epoch=section("report/date_epoch"),
         templates=["report/theory.tex.j2", *SECTIONS],
         build_dir="results/report/build",
-    log:
-        "results/logs/pdf.log",
-    benchmark:
-        "results/benchmarks/pdf.tsv"
+    log: "results/logs/pdf.log"
+    benchmark: "results/benchmarks/pdf.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/build_pdf.py"
+    conda: "../../environment.yml"
+    script: "../scripts/build_pdf.py"
 
 
 rule submission:
@@ -115,15 +103,11 @@ rule submission:
         zip=ensure(f"results/{NET_ID}.zip", non_empty=True),
     params:
         date_epoch=section("report/date_epoch"),
-    log:
-        "results/logs/submission.log",
-    benchmark:
-        "results/benchmarks/submission.tsv"
+    log: "results/logs/submission.log"
+    benchmark: "results/benchmarks/submission.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/make_zip.py"
+    conda: "../../environment.yml"
+    script: "../scripts/make_zip.py"
 
 
 rule grader_run:
@@ -133,15 +117,11 @@ rule grader_run:
         **code("grader_run"),
     output:
         run="results/check/vi_py_run.json",
-    log:
-        "results/logs/grader_run.log",
-    benchmark:
-        "results/benchmarks/grader_run.tsv"
+    log: "results/logs/grader_run.log"
+    benchmark: "results/benchmarks/grader_run.tsv"
     priority: 80  # the second longest job (the whole homework)
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/grader_run.py"
+    conda: "../../environment.yml"
+    script: "../scripts/grader_run.py"
 
 
 rule grader_agreement:
@@ -161,15 +141,11 @@ rule grader_agreement:
         agreement="results/check/vi_py_agreement.json",
     params:
         analysis=analysis_config(config),
-    log:
-        "results/logs/grader_agreement.log",
-    benchmark:
-        "results/benchmarks/grader_agreement.tsv"
+    log: "results/logs/grader_agreement.log"
+    benchmark: "results/benchmarks/grader_agreement.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/grader_agreement.py"
+    conda: "../../environment.yml"
+    script: "../scripts/grader_agreement.py"
 
 
 rule check_submission:
@@ -185,15 +161,11 @@ rule check_submission:
     params:
         net_id=NET_ID,
         questions=["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4"],
-    log:
-        "results/logs/check_submission.log",
-    benchmark:
-        "results/benchmarks/check_submission.tsv"
+    log: "results/logs/check_submission.log"
+    benchmark: "results/benchmarks/check_submission.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/check_submission.py"
+    conda: "../../environment.yml"
+    script: "../scripts/check_submission.py"
 
 
 rule changes:
@@ -210,12 +182,8 @@ rule changes:
         # be a cycle). It changes only the lines of changes.md, never the submission; a run
         # that changes no headline number does not run this rule at all.
         state="results/.changes/headline.json",
-    log:
-        "results/logs/changes.log",
-    benchmark:
-        "results/benchmarks/changes.tsv"
+    log: "results/logs/changes.log"
+    benchmark: "results/benchmarks/changes.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/changes.py"
+    conda: "../../environment.yml"
+    script: "../scripts/changes.py"

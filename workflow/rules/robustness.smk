@@ -22,15 +22,11 @@ rule robustness_part:
     params:
         sections=lambda wildcards: robustness_sections(config, wildcards.part),
         seeds=section("robustness/seeds"),
-    log:
-        "results/logs/robustness_{part}.log",
-    benchmark:
-        "results/benchmarks/robustness_{part}.tsv"
+    log: "results/logs/robustness_{part}.log"
+    benchmark: "results/benchmarks/robustness_{part}.tsv"
     priority: 85  # the EBM's part trains once per seed: among the longest jobs
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/robustness_part.py"
+    conda: "../../environment.yml"
+    script: "../scripts/robustness_part.py"
 
 
 rule robustness_table:
@@ -50,15 +46,11 @@ rule robustness_table:
     params:
         seed=section("seed"),
         seeds=section("robustness/seeds"),
-    log:
-        "results/logs/robustness_table.log",
-    benchmark:
-        "results/benchmarks/robustness_table.tsv"
+    log: "results/logs/robustness_table.log"
+    benchmark: "results/benchmarks/robustness_table.tsv"
     localrule: True
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/robustness_table.py"
+    conda: "../../environment.yml"
+    script: "../scripts/robustness_table.py"
 
 
 rule robustness:

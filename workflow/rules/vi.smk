@@ -14,14 +14,10 @@ rule vi_kl:
         figure=report("results/figures/q2_2_kl.pdf", caption="../report/q2_2_kl.rst", category="2.2 KL divergences"),
     params:
         kl=section("vi/kl"),
-    log:
-        "results/logs/vi_kl.log",
-    benchmark:
-        "results/benchmarks/vi_kl.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/vi_kl.py"
+    log: "results/logs/vi_kl.log"
+    benchmark: "results/benchmarks/vi_kl.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/vi_kl.py"
 
 
 rule vi_elbo:
@@ -38,14 +34,10 @@ rule vi_elbo:
         K=section("data/K"),
         R=[float(R) for R in config["data"]["R"]],
         elbo=section("vi/elbo"),
-    log:
-        "results/logs/vi_elbo.log",
-    benchmark:
-        "results/benchmarks/vi_elbo.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/vi_elbo.py"
+    log: "results/logs/vi_elbo.log"
+    benchmark: "results/benchmarks/vi_elbo.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/vi_elbo.py"
 
 
 rule vi_sweep:
@@ -60,15 +52,11 @@ rule vi_sweep:
     params:
         seed=section("seed"),
         sweep=section("vi/sweep"),
-    log:
-        "results/logs/vi_sweep.log",
-    benchmark:
-        "results/benchmarks/vi_sweep.tsv"
+    log: "results/logs/vi_sweep.log"
+    benchmark: "results/benchmarks/vi_sweep.tsv"
     priority: 60  # long
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/vi_sweep.py"
+    conda: "../../environment.yml"
+    script: "../scripts/vi_sweep.py"
 
 
 # One rule per table, so that a change to one question reruns its table only.
@@ -84,14 +72,10 @@ rule vi_kl_table:
         kl=report("results/tables/vi_kl.tex", caption="../report/table_vi_kl.rst", category="2.2 KL divergences"),
     params:
         tables=["kl"],
-    log:
-        "results/logs/vi_kl_table.log",
-    benchmark:
-        "results/benchmarks/vi_kl_table.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/vi_table.py"
+    log: "results/logs/vi_kl_table.log"
+    benchmark: "results/benchmarks/vi_kl_table.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/vi_table.py"
 
 
 rule vi_elbo_table:
@@ -104,14 +88,10 @@ rule vi_elbo_table:
         elbo=report("results/tables/vi_elbo.tex", caption="../report/table_vi_elbo.rst", category="2.3 ELBO"),
     params:
         tables=["elbo"],
-    log:
-        "results/logs/vi_elbo_table.log",
-    benchmark:
-        "results/benchmarks/vi_elbo_table.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/vi_table.py"
+    log: "results/logs/vi_elbo_table.log"
+    benchmark: "results/benchmarks/vi_elbo_table.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/vi_table.py"
 
 
 rule vi_sweep_tables:
@@ -125,11 +105,7 @@ rule vi_sweep_tables:
         sweep_spacing=report("results/tables/vi_sweep_spacing.tex", caption="../report/table_vi_sweep_spacing.rst", category="2.4 K to infinity"),
     params:
         tables=["sweep_R", "sweep_spacing"],
-    log:
-        "results/logs/vi_sweep_tables.log",
-    benchmark:
-        "results/benchmarks/vi_sweep_tables.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/vi_table.py"
+    log: "results/logs/vi_sweep_tables.log"
+    benchmark: "results/benchmarks/vi_sweep_tables.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/vi_table.py"
