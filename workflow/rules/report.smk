@@ -22,8 +22,9 @@ rule provenance:
     script: "../scripts/provenance.py"
 
 
-# The template's parts, and the numbers and tables it reads: json_<name> is <name> in the
-# template, table_<name> is tables.<name> (workflow/scripts/render.py).
+# The template and its parts; render's inputs json_<name> are <name> in the template, and
+# table_<name> are tables.<name> (workflow/scripts/render.py).
+TEMPLATE = "report/theory.tex.j2"
 SECTIONS = ["report/sections/ebm.tex.j2", "report/sections/vi.tex.j2"]
 
 
@@ -31,7 +32,7 @@ rule render:
     message:
         "Rendering report/theory.tex.j2 with the computed numbers"
     input:
-        template="report/theory.tex.j2",
+        template=TEMPLATE,
         sections=SECTIONS,
         **code("render", "claims", vi=False),
         em=expand(rules.em.output.summary, R=R_TAGS),
@@ -84,7 +85,7 @@ rule pdf:
         pdf=ensure(report("results/theory.pdf", caption="../report/theory_pdf.rst", category="Submission"), non_empty=True),
     params:
         date_epoch=section("report/date_epoch"),
-        templates=["report/theory.tex.j2", *SECTIONS],
+        templates=[TEMPLATE, *SECTIONS],  # to name the template line a LaTeX error came from
         build_dir="results/report/build",
     log: "results/logs/pdf.log"
     benchmark: "results/benchmarks/pdf.tsv"
