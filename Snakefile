@@ -19,30 +19,38 @@ include: "workflow/rules/gmm.smk"
 include: "workflow/rules/ebm.smk"
 include: "workflow/rules/vi.smk"
 include: "workflow/rules/robustness.smk"
-# report.smk comes last: it collects what the stages above contribute.
+# Each file reads the outputs of the files above it (rules.X.output).
 include: "workflow/rules/report.smk"
 
 
-# Before any job: a lock left by a killed run, and results missing or damaged since their
-# job recorded them (with what was built from them), are dealt with so that the same
-# command recovers (workflow/scripts/integrity.py); jobs compute with the same CPU kernels
-# on every x86-64 machine with AVX2 (common.pin_cpu_kernels: the same bytes elsewhere);
-# no more jobs run at once than the machine has CPUs (common.limit_cores_to_cpus).
-from common import limit_cores_to_cpus, pin_cpu_kernels  # noqa: E402
-from integrity import check_at_start  # noqa: E402
+# Jobs compute with the same CPU kernels on every x86-64 machine with AVX2 (the same bytes
+# elsewhere): set in this process's environment, which every job inherits.
+from cpu_kernels import pin_cpu_kernels  # noqa: E402
 
 pin_cpu_kernels()
-check_at_start(workflow)
-if workflow.is_main_process and (_line := limit_cores_to_cpus(workflow)):
-    print(_line, file=sys.stderr)
 
 
 rule all:
     default_target: True
     input:
-        submission=SUBMISSION,
-        check=f"results/check/{NET_ID}.txt",
-        changes="results/changes.md",
+        # Every result, not only the zip: Snakemake rebuilds a missing target, but not a
+        # missing intermediate result while what was built from it is present (an open
+        # Snakemake issue). So a deleted result is rebuilt by the next plain run, and what was
+        # built from it follows when the new bytes differ.
+        expand(rules.sample.output, R=R_TAGS),
+        expand(rules.em.output, R=R_TAGS),
+        expand(rules.robustness_part.output, part=PARTS),
+        rules.sample_figure.output, rules.em_figures.output, rules.em_table.output,
+        rules.kde.output, rules.kde_table.output,
+        rules.ebm.output, rules.ebm_variants.output, rules.ebm_kde.output, rules.ebm_figures.output,
+        rules.ebm_tables.output,
+        rules.vi_kl.output, rules.vi_elbo.output, rules.vi_sweep.output,
+        rules.vi_kl_table.output, rules.vi_elbo_table.output, rules.vi_sweep_tables.output,
+        rules.robustness_table.output, rules.provenance.output, rules.render.output, rules.pdf.output,
+        rules.grader_run.output, rules.grader_agreement.output,
+        submission=rules.submission.output.zip,
+        check=rules.check_submission.output.report,
+        changes=rules.changes.output.md,
 
 
 onsuccess:
@@ -56,3 +64,13 @@ onsuccess:
     print_after_run("results/changes.md", RUN_STARTED)
     if reminder := student_reminder(config["student"]):
         atexit.register(print, reminder)
+
+
+onerror:
+    # A failed run leaves the zip of the last finished build in place (Snakemake removes the
+    # outputs of the failed job only): say so, so that it is not submitted by mistake.
+    from pathlib import Path as _Path
+
+    if _Path(rules.submission.output.zip).exists():
+        print(f"{rules.submission.output.zip} is the last finished build's: it may not hold this run's changes. "
+              "Build again once the error above is fixed, before you submit it.", file=sys.stderr)

@@ -3,10 +3,10 @@
 A module fixture installs Debian's slurm-wlm daemons and munge when they are
 missing (as root, through apt-get), then starts a private cluster on localhost:
 munged, slurmctld and slurmd with a slurm.conf generated in a temporary folder
-(own ports, own munge socket, no accounting database, no cgroups). Two temporary
-copies of the repository build the tiny configuration, one locally
-(`snakemake --cores 2`) and one with `--executor slurm` through the profile; the
-two zips must be the same bytes. The daemons are stopped on teardown, whatever
+(own ports, own munge socket, no accounting database, no cgroups). A temporary copy
+of the repository builds the tiny configuration with `--executor slurm` through the
+profile; its zip must be the same bytes as the session's local build
+(`snakemake --cores 2`, the `finished` fixture of tests/conftest.py). The daemons are stopped on teardown, whatever
 happened.
 """
 
@@ -337,18 +337,10 @@ def test_dry_run_with_the_slurm_profile(tmp_path):
     assert "Job stats:" in proc.stdout and "check_submission" in proc.stdout, proc.stdout[-5000:]
 
 
-def test_slurm_build_matches_local_build(slurm, tmp_path, capsys):
-    local = copy_repo(tmp_path / "local")
+def test_slurm_build_matches_local_build(slurm, finished, tmp_path, capsys):
+    """The local build is the session's tiny build (`snakemake --cores 2`, tests/conftest.py)."""
     cluster = copy_repo(tmp_path / "slurm")
-    net_id = yaml.safe_load((local / TINY).read_text())["student"]["net_id"]
-
-    start = time.perf_counter()
-    proc = run(
-        [SNAKEMAKE, "--cores", "2", "--configfile", TINY],
-        cwd=local, timeout=BUILD_TIMEOUT, log=tmp_path / "local.log", env=snakemake_env(),
-    )
-    local_s = time.perf_counter() - start
-    assert proc.returncode == 0, f"local build failed:\n{proc.stdout[-6000:]}"
+    net_id = yaml.safe_load((finished / TINY).read_text())["student"]["net_id"]
 
     start = time.perf_counter()
     proc = run(
@@ -370,14 +362,14 @@ def test_slurm_build_matches_local_build(slurm, tmp_path, capsys):
     assert "sample" in rules_on_slurm, f"no job went through SLURM:\n{proc.stdout[-6000:]}"
     assert "pdf" not in rules_on_slurm, "pdf is a local rule: it needs TeX where snakemake runs"
 
-    local_zip = local / "results" / f"{net_id}.zip"
+    local_zip = finished / "results" / f"{net_id}.zip"
     slurm_zip = cluster / "results" / f"{net_id}.zip"
     local_sum, slurm_sum = sha256(local_zip), sha256(slurm_zip)
     with capsys.disabled():
         if slurm.install_s is not None:
             print(f"\nSLURM test: apt-get installed {' '.join(SLURM_PACKAGES)} in {slurm.install_s:.0f} s", end="")
         print(
-            f"\nSLURM test: local build {local_s:.1f} s, SLURM build {slurm_s:.1f} s "
+            f"\nSLURM test: SLURM build {slurm_s:.1f} s "
             f"({len(submitted)} jobs through sbatch: {', '.join(rules_on_slurm)})"
             f"\n  local {local_sum}  {local_zip.name}\n  slurm {slurm_sum}  {slurm_zip.name}"
         )

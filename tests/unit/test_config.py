@@ -77,7 +77,7 @@ def set_key(config, dotted, value):
         # radii that share a file tag
         ("data.R", [10, 10.0000001], "same radius"),
         # anchored names
-        ("student.net_id", "abc\n", "student.net_id: 'abc\\n' is not a safe file stem"),
+        ("student.net_id", "abc\n", "student.net_id: 'abc\\n' is not allowed: the NetID, also the file stem"),
         ("student.name", "Ada\n", "student.name"),
         ("student.net_id", "a" * 65, "student.net_id"),
         ("robustness.seeds", [1, 2021], "robustness.seeds: 2021 is the report's own seed"),

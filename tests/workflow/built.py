@@ -1,6 +1,7 @@
-"""A finished build of the tiny configuration, made once per test session and copied by the
-tests that damage, fail or interrupt a build (a copy takes a second, a build minutes); and
-what those tests observe: the zip's digest, the processes a run started."""
+"""A finished build of the tiny configuration, made once per test session (the `finished`
+fixture of tests/conftest.py) and copied by the tests that change, damage, fail or interrupt a build
+(a copy takes a second, a build minutes); and what those tests observe: the zip's digest, the
+processes a run started."""
 
 import hashlib
 import os

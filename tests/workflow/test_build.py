@@ -18,16 +18,16 @@ from common import load_vi
 from config_check import check_config
 from rule_helpers import robustness_sections
 from vi_build import HEADLINE_PARTS, settings_from_config
+from built import copy_build
 from helpers import ROOT, SNAKEMAKE, TINY, copy_repo, edited_config, planned_rules, snakemake
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    repo = copy_repo(tmp_path_factory.mktemp("repo"))
-    snakemake(repo)
-    return repo
+@pytest.fixture
+def built(finished):
+    """The session's tiny build (tests/workflow/conftest.py): read, or dry-run, never changed."""
+    return finished
 
 
 def net_id(repo: Path) -> str:
@@ -103,17 +103,20 @@ def test_robustness_run_of_the_report_seed_reproduces_the_report(built):
 
 
 @pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux) to run on one CPU")
-def test_jobs_at_once_are_at_most_the_cpus(built):
-    """`--cores 4` on a machine with one CPU (here: Snakemake pinned to one) runs one job at a time."""
-    proc = subprocess.run(
-        # em_table: one short job that writes the same bytes again (the other tests see the same build)
-        ["taskset", "-c", "0", SNAKEMAKE, "--cores", "4", "--forcerun", "em_table", "results/tables/em.tex",
-         "--configfile", TINY],
-        cwd=built, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Jobs at once: at most 1, the CPUs of this machine (--cores 4)." in proc.stderr
-    assert "Provided cores: 1" in proc.stdout + proc.stderr
+def test_jobs_at_once_are_the_cores_given_else_the_cpus(built):
+    """An explicit --cores is respected; without one, the profile's `cores: all` is the CPUs that
+    Snakemake may use (here: pinned to one)."""
+    def provided_cores(*args):
+        proc = subprocess.run(
+            # em_table: one short job that writes the same bytes again (the other tests see the same build)
+            ["taskset", "-c", "0", SNAKEMAKE, *args, "--forcerun", "em_table", "results/tables/em.tex", "--configfile", TINY],
+            cwd=built, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return re.search(r"Provided cores: (\d+)", proc.stdout + proc.stderr)[1]
+
+    assert provided_cores("--cores", "4") == "4"
+    assert provided_cores() == "1"
 
 
 def test_results_are_finite(built):
@@ -160,8 +163,8 @@ def test_each_problem_is_one_line_naming_key_and_source(built, layer):
     assert before == after
 
 
-def test_respelled_values_give_the_same_zip(built, tmp_path):
-    """seed: 7.0 is the seed 7: the same parameters, nothing to do, the same bytes."""
+def test_respelled_values_rerun_nothing(built, tmp_path):
+    """seed: 7.0 is the seed 7: the same parameters, so nothing to do (and so the same zip)."""
     respelled = tmp_path / "respelled.yaml"
     respelled.write_text("seed: 7.0\ndata: {R: [10.0, 1.0], n: 200.0}\nem: {tol: 0.000001}\n")
     assert planned_rules(built, "--configfile", str(respelled)) == {}
@@ -188,8 +191,9 @@ def test_same_inputs_give_the_same_bytes(built, tmp_path):
     assert {k for k in first if first[k] != second[k]} == set()
 
 
-def test_latex_error_names_the_template_line(built):
-    """Runs last: it edits the template of the copy (and so invalidates the report)."""
+def test_latex_error_names_the_template_line(built, tmp_path):
+    """In a copy of the build: the edited template invalidates the report."""
+    built = copy_build(built, tmp_path / "broken")
     template = built / "report" / "theory.tex.j2"
     original = template.read_text()
     lines = original.splitlines()

@@ -1,6 +1,6 @@
-"""Exact rebuilds: for each row of the README's table "What a change rebuilds",
-build the tiny config once, make that change, and compare the rules a dry run
-would execute with the rules the README lists. The README is the specification."""
+"""Exact rebuilds: for each row of the table of docs/rebuild.md ("What a change rebuilds"),
+take the tiny build, make that change, and compare the rules a dry run would execute
+with the rules the table lists. The table is the specification."""
 
 import os
 import re
@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ROOT, TINY, copy_repo, planned_rules, snakemake
+from built import copy_build
+from helpers import ROOT, TINY, planned_rules, snakemake
 
 pytestmark = pytest.mark.slow
 
-# How the tests change each config key of the README's table: (dotted key, new value).
+# How the tests change each config key of the table: (dotted key, new value).
 CONFIG_CHANGES = {
     "student.name": ("student.name", "Other Name"),
     "student.net_id": ("student.net_id", "other_id"),
@@ -30,10 +31,14 @@ CONFIG_CHANGES = {
 }
 
 
-def readme_rebuild_table() -> list[tuple[str, set[str]]]:
-    """Rows of the README table: (what changes, the set of rules that run again)."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## What a change rebuilds", 1)[1].split("\n## ", 1)[0]
+TABLE = ROOT / "docs" / "rebuild.md"
+# Code that runs when Snakemake starts, in its own process, before any job: no rule's input.
+STARTUP = ("config_check.py", "cpu_kernels.py")
+
+
+def rebuild_table() -> list[tuple[str, set[str]]]:
+    """Rows of the table: (what changes, the set of rules that run again)."""
+    section = TABLE.read_text().split("# What a change rebuilds", 1)[1].split("\n## ", 1)[0]
     rows = []
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -44,14 +49,13 @@ def readme_rebuild_table() -> list[tuple[str, set[str]]]:
     return rows
 
 
-ROWS = readme_rebuild_table()
+ROWS = rebuild_table()
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    repo = copy_repo(tmp_path_factory.mktemp("rebuild"))
-    snakemake(repo)
-    return repo
+def repo(finished, tmp_path_factory):
+    """A copy of the session's tiny build: these tests change files and build again."""
+    return copy_build(finished, tmp_path_factory.mktemp("rebuild") / "repo")
 
 
 def change_config(repo: Path, dotted: str, value) -> str:
@@ -68,18 +72,18 @@ def change_config(repo: Path, dotted: str, value) -> str:
     return original
 
 
-def test_readme_covers_every_config_key_and_code_file():
+def test_the_table_covers_every_config_key_and_code_file():
     listed = {what for what, _ in ROWS}
     config = yaml.safe_load((ROOT / TINY).read_text())
     split = ("vi", "student")  # sections the table lists key by key
     top_level = {k for k in config if k not in split} | {f"{s}.{k}" for s in split for k in config.get(s, {})}
-    assert top_level <= listed, f"README table lacks config keys {top_level - listed}"
+    assert top_level <= listed, f"{TABLE.name} lacks config keys {top_level - listed}"
     code = {"workflow/VI.py", "report/theory.tex.j2"} | {
         p.relative_to(ROOT).as_posix()
         for p in [*(ROOT / "workflow" / "scripts").glob("*.py"), *(ROOT / "report" / "sections").glob("*.j2")]
-        if p.name != "config_check.py"  # runs when Snakemake starts, before any job
+        if p.name not in STARTUP
     }
-    assert code <= listed, f"README table lacks {code - listed}"
+    assert code <= listed, f"{TABLE.name} lacks {code - listed}"
 
 
 def rules_after(repo: Path, what: str) -> set[str]:

@@ -291,7 +291,7 @@ def test_placeholder_student_reruns_the_report_only_and_ends_with_a_reminder(stu
     assert (student_build["repo"] / "results" / f"{placeholders['net_id']}.zip").is_file()
 
 
-def test_readme_gives_the_lines_setup_prints():
-    readme = (ROOT / "README.md").read_text()
+def test_the_setup_doc_gives_the_lines_setup_prints():
+    readme = (ROOT / "docs" / "setup.md").read_text()
     assert f"sudo tlmgr install {' '.join(setup_variable('TEX_PACKAGES'))}" in readme
     assert f"sudo apt-get install {' '.join(setup_variable('APT_TEX'))}\n" in readme

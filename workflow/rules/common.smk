@@ -24,17 +24,23 @@ config.update(_canonical)
 VI = "workflow/VI.py"
 STYLE = "report/matplotlibrc"
 SCRIPTS = "workflow/scripts"
-COMMON = f"{SCRIPTS}/common.py"  # helpers every glue script imports: an input of every rule
 NET_ID = config["student"]["net_id"]
-SUBMISSION = f"results/{NET_ID}.zip"
 
 
-# Filled by each stage's rules file, read by report.smk (included last).
-REPORT_JSON = {}  # name in the template -> JSON file of results
-REPORT_TABLES = {}  # name (tables.<name> in the template) -> LaTeX table file
-REPORT_FIGURES = []  # figures included by the PDF
-REPORT_SECTIONS = []  # template files included by report/theory.tex.j2
-QUESTIONS = []  # question numbers the grader's check looks for in the PDF text
+def code(script, *modules, vi=True, style=False):
+    """The code that a job runs, as named inputs (so that a change to any of them reruns it).
+    They are VI.py (`code`, unless vi=False), the glue script workflow/scripts/<script>.py,
+    common.py (what every job runs), the project's `modules` the script imports, and the
+    matplotlib style (`style`, for the jobs that draw figures)."""
+    files = {"code": VI} if vi else {}
+    files.update(script=f"{SCRIPTS}/{script}.py", common=f"{SCRIPTS}/common.py")
+    files.update({name: f"{SCRIPTS}/{name}.py" for name in modules})
+    return {**files, "style": STYLE} if style else files
+
+
+def section(dpath):
+    """The config section (or value) at `dpath` ("vi/kl"), as a rule's params take it."""
+    return lookup(dpath=dpath, within=config)
 
 
 r_tag = config_check.r_tag  # wildcard form of a radius: 10 -> '10', 2.5 -> '2.5'
@@ -43,9 +49,5 @@ KDE_R = r_tag(config["kde"]["R"])
 
 
 def split_files(tag):
-    """The train/validation/test files of one radius."""
+    """The train/validation/test files of one radius (the outputs of rule sample)."""
     return {s: f"results/data/R{tag}/{s}.npy" for s in ("train", "validation", "test")}
-
-
-wildcard_constraints:
-    R=r"[0-9.]+(e[+-]?[0-9]+)?",

@@ -2,247 +2,191 @@
 # builds theory.pdf, the submission zip holds theory.pdf and VI.py; the grader's run
 # of VI.py goes beside the rest, and a last rule checks the zip as a grader would.
 
-# What each stage's rules file contributes to the report (see common.smk):
-# REPORT_JSON / REPORT_TABLES (name -> file, available in the template as
-# <name> and tables.<name>), REPORT_FIGURES, REPORT_SECTIONS (template parts
-# included by report/theory.tex.j2) and QUESTIONS (checked in the PDF text).
-
 
 rule provenance:
-    conda:
-        "../../environment.yml"
     message:
         "Reproducibility statement: configuration, package and TeX versions"
     input:
         requirements="requirements.txt",
-        script=f"{SCRIPTS}/provenance.py",
-        common=COMMON,
-        render=f"{SCRIPTS}/render.py",
+        **code("provenance", "render", vi=False),
     output:
         json="results/report/provenance.json",
         table=report("results/tables/config.tex", caption="../report/table_config.rst", category="Reproducibility"),
     params:
         config=configuration_shown(config),
         command="bash workflow/setup.sh && .venv/bin/snakemake --cores 4",
-    log:
-        "results/logs/provenance.log",
-    benchmark:
-        "results/benchmarks/provenance.tsv"
+    log: "results/logs/provenance.log"
+    benchmark: "results/benchmarks/provenance.tsv"
     localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/provenance.py"
+    conda: "../../environment.yml"
+    script: "../scripts/provenance.py"
 
 
-REPORT_JSON["provenance"] = "results/report/provenance.json"
-REPORT_JSON["vi_py"] = "results/check/vi_py_agreement.json"  # whether python VI.py computes this report's numbers
-REPORT_SECTIONS.append("report/sections/appendix.tex.j2")
-REPORT_TABLES["config"] = "results/tables/config.tex"
+rule grader_run:
+    message:
+        "Running `python VI.py` alone in an empty folder, as a grader would"
+    input:
+        **code("grader_run"),
+    output:
+        run="results/check/vi_py_run.json",
+    log: "results/logs/grader_run.log"
+    benchmark: "results/benchmarks/grader_run.tsv"
+    priority: 80  # the second longest job (the whole homework)
+    conda: "../../environment.yml"
+    script: "../scripts/grader_run.py"
+
+
+rule grader_agreement:
+    message:
+        "Comparing the numbers of `python VI.py` with the build's (when the config is VI.py's defaults)"
+    input:
+        run=rules.grader_run.output.run,
+        em=expand(rules.em.output.summary, R=R_TAGS),
+        kde=rules.kde.output.summary,
+        ebm=rules.ebm.output.summary,
+        ebm_kde=rules.ebm_kde.output.comparison,
+        kl=rules.vi_kl.output.summary,
+        elbo=rules.vi_elbo.output.summary,
+        sweep=rules.vi_sweep.output.summary,
+        **code("grader_agreement", "vi_build", vi=False),
+    output:
+        agreement="results/check/vi_py_agreement.json",
+    params:
+        analysis=analysis_config(config),
+    log: "results/logs/grader_agreement.log"
+    benchmark: "results/benchmarks/grader_agreement.tsv"
+    localrule: True
+    conda: "../../environment.yml"
+    script: "../scripts/grader_agreement.py"
+
+
+# The template and its parts; render's inputs json_<name> are <name> in the template, and
+# table_<name> are tables.<name> (workflow/scripts/render.py).
+TEMPLATE = "report/theory.tex.j2"
+SECTIONS = ["report/sections/ebm.tex.j2", "report/sections/vi.tex.j2", "report/sections/appendix.tex.j2"]
 
 
 rule render:
-    conda:
-        "../../environment.yml"
     message:
         "Rendering report/theory.tex.j2 with the computed numbers"
     input:
-        template="report/theory.tex.j2",
-        script=f"{SCRIPTS}/render.py",
-        claims_code=f"{SCRIPTS}/claims.py",
-        common=COMMON,
-        em=expand("results/em/R{R}.json", R=R_TAGS),
-        ebm_trace="results/ebm/trace.csv",  # the ESS at the first step, for the training story
-        sections=REPORT_SECTIONS,
-        **{f"json_{name}": path for name, path in REPORT_JSON.items()},
-        **{f"table_{name}": path for name, path in REPORT_TABLES.items()},
+        template=TEMPLATE,
+        sections=SECTIONS,
+        **code("render", "claims", vi=False),
+        em=expand(rules.em.output.summary, R=R_TAGS),
+        json_kde=rules.kde.output.summary,
+        json_ebm=rules.ebm.output.summary,
+        ebm_trace=rules.ebm.output.trace,  # the ESS at the first step, for the training story
+        json_ebm_kde=rules.ebm_kde.output.comparison,
+        json_ebm_variants=rules.ebm_variants.output.summary,
+        json_vi_kl=rules.vi_kl.output.summary,
+        json_vi_elbo=rules.vi_elbo.output.summary,
+        json_vi_sweep=rules.vi_sweep.output.summary,
+        json_robustness=rules.robustness_table.output.json,
+        json_provenance=rules.provenance.output.json,
+        json_vi_py=rules.grader_agreement.output.agreement,  # whether python VI.py prints this report's numbers
+        table_em=rules.em_table.output.table,
+        table_kde=rules.kde_table.output.table,
+        table_ebm=rules.ebm_tables.output.comparison,
+        table_ebm_partition=rules.ebm_tables.output.partition,
+        table_ebm_variants=rules.ebm_tables.output.variants,
+        table_vi_kl=rules.vi_kl_table.output.kl,
+        table_vi_elbo=rules.vi_elbo_table.output.elbo,
+        table_vi_sweep_R=rules.vi_sweep_tables.output.sweep_R,
+        table_vi_sweep_spacing=rules.vi_sweep_tables.output.sweep_spacing,
+        table_robustness=rules.robustness_table.output.table,
+        table_config=rules.provenance.output.table,
     output:
         tex="results/report/theory.tex",
         claims="results/report/claims.json",
     params:
         context={"K": config["data"]["K"], "n": config["data"]["n"], "seed": config["seed"], "R": R_TAGS, "kde_R": KDE_R,
                  "student": {key: config["student"][key] for key in ("name", "net_id")}},  # in the schema's order
-    log:
-        "results/logs/render.log",
-    benchmark:
-        "results/benchmarks/render.tsv"
+    log: "results/logs/render.log"
+    benchmark: "results/benchmarks/render.tsv"
     localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/render.py"
+    conda: "../../environment.yml"
+    script: "../scripts/render.py"
 
 
 rule pdf:
-    conda:
-        "../../environment.yml"
     message:
         "Building theory.pdf with latexmk"
     input:
-        tex="results/report/theory.tex",
-        figures=REPORT_FIGURES,
+        tex=rules.render.output.tex,
+        figures=[*rules.sample_figure.output, *rules.em_figures.output, rules.kde.output.figure_validation,
+                 rules.kde.output.figure_density, *rules.ebm_figures.output, rules.vi_kl.output.figure,
+                 rules.vi_elbo.output.figure, rules.vi_sweep.output.figure],
         latexmkrc="report/latexmkrc",
         preamble="report/preamble.tex",
-        script=f"{SCRIPTS}/build_pdf.py",
-        common=COMMON,
+        **code("build_pdf", vi=False),
     output:
-        pdf=report("results/theory.pdf", caption="../report/theory_pdf.rst", category="Submission"),
+        # ensure: an empty file fails the job (and is removed) instead of reaching the zip
+        pdf=ensure(report("results/theory.pdf", caption="../report/theory_pdf.rst", category="Submission"), non_empty=True),
     params:
-        date_epoch=config["report"]["date_epoch"],
-        templates=["report/theory.tex.j2", *REPORT_SECTIONS],
+        date_epoch=section("report/date_epoch"),
+        templates=[TEMPLATE, *SECTIONS],  # to name the template line a LaTeX error came from
         build_dir="results/report/build",
-    log:
-        "results/logs/pdf.log",
-    benchmark:
-        "results/benchmarks/pdf.tsv"
+    log: "results/logs/pdf.log"
+    benchmark: "results/benchmarks/pdf.tsv"
     localrule: True
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    script:
-        "../scripts/build_pdf.py"
+    conda: "../../environment.yml"
+    script: "../scripts/build_pdf.py"
 
 
 rule submission:
-    conda:
-        "../../environment.yml"
     message:
         "Zipping theory.pdf and VI.py into {output.zip}"
     input:
-        pdf="results/theory.pdf",
-        code=VI,
-        script=f"{SCRIPTS}/make_zip.py",
-        common=COMMON,
+        pdf=rules.pdf.output.pdf,
+        **code("make_zip"),
     output:
-        zip=SUBMISSION,
+        zip=ensure(f"results/{NET_ID}.zip", non_empty=True),
     params:
-        date_epoch=config["report"]["date_epoch"],
-    log:
-        "results/logs/submission.log",
-    benchmark:
-        "results/benchmarks/submission.tsv"
+        date_epoch=section("report/date_epoch"),
+    log: "results/logs/submission.log"
+    benchmark: "results/benchmarks/submission.tsv"
     localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/make_zip.py"
-
-
-rule grader_run:
-    conda:
-        "../../environment.yml"
-    message:
-        "Running `python VI.py` alone in an empty folder, as a grader would"
-    input:
-        code=VI,
-        script=f"{SCRIPTS}/grader_run.py",
-        common=COMMON,
-    output:
-        run="results/check/vi_py_run.json",
-    log:
-        "results/logs/grader_run.log",
-    benchmark:
-        "results/benchmarks/grader_run.tsv"
-    priority: 80  # the second longest job (the whole homework)
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    script:
-        "../scripts/grader_run.py"
-
-
-rule grader_agreement:
-    conda:
-        "../../environment.yml"
-    message:
-        "Comparing the numbers of `python VI.py` with the build's (when the config is VI.py's defaults)"
-    input:
-        run="results/check/vi_py_run.json",
-        em=expand("results/em/R{R}.json", R=R_TAGS),
-        kde="results/kde/kde.json",
-        ebm="results/ebm/ebm.json",
-        ebm_kde="results/ebm/kde_comparison.json",
-        kl="results/vi/kl.json",
-        elbo="results/vi/elbo.json",
-        sweep="results/vi/sweep.json",
-        script=f"{SCRIPTS}/grader_agreement.py",
-        common=COMMON,
-        build=f"{SCRIPTS}/vi_build.py",
-    output:
-        agreement="results/check/vi_py_agreement.json",
-    params:
-        analysis=analysis_config(config),
-    log:
-        "results/logs/grader_agreement.log",
-    benchmark:
-        "results/benchmarks/grader_agreement.tsv"
-    localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/grader_agreement.py"
+    conda: "../../environment.yml"
+    script: "../scripts/make_zip.py"
 
 
 rule check_submission:
-    conda:
-        "../../environment.yml"
     message:
         "Checking {input.zip} as a grader would: names, contents, the run of its VI.py"
     input:
-        zip=SUBMISSION,
-        run="results/check/vi_py_run.json",
-        agreement="results/check/vi_py_agreement.json",  # the grader's numbers are the build's
-        script=f"{SCRIPTS}/check_submission.py",
-        common=COMMON,
+        zip=rules.submission.output.zip,
+        run=rules.grader_run.output.run,
+        agreement=rules.grader_agreement.output.agreement,  # the grader's numbers are the build's
+        **code("check_submission", vi=False),
     output:
         report=f"results/check/{NET_ID}.txt",
     params:
         net_id=NET_ID,
-        questions=QUESTIONS,
-    log:
-        "results/logs/check_submission.log",
-    benchmark:
-        "results/benchmarks/check_submission.tsv"
+        questions=["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4"],
+    log: "results/logs/check_submission.log"
+    benchmark: "results/benchmarks/check_submission.tsv"
     localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/check_submission.py"
+    conda: "../../environment.yml"
+    script: "../scripts/check_submission.py"
 
 
 rule changes:
-    conda:
-        "../../environment.yml"
     message:
         "What this build changed: headline numbers against the previous build"
     input:
-        summary="results/robustness/summary.json",
-        script=f"{SCRIPTS}/changes.py",
-        common=COMMON,
+        summary=rules.robustness_table.output.json,
+        **code("changes", vi=False),
     output:
         md=report("results/changes.md", caption="../report/changes.rst", category="Changes"),
     params:
-        state="results/.changes/headline.json",  # the previous build's numbers, replaced by this build's
-    log:
-        "results/logs/changes.log",
-    benchmark:
-        "results/benchmarks/changes.tsv"
+        # The previous build's numbers, replaced by this build's: kept outside the DAG on
+        # purpose (it is read and written by this rule, so as an input and an output it would
+        # be a cycle). It changes only the lines of changes.md, never the submission; a run
+        # that changes no headline number does not run this rule at all.
+        state="results/.changes/headline.json",
+    log: "results/logs/changes.log"
+    benchmark: "results/benchmarks/changes.tsv"
     localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/changes.py"
+    conda: "../../environment.yml"
+    script: "../scripts/changes.py"

@@ -1,14 +1,16 @@
-"""Helpers shared by the glue scripts: load VI.py from the path a rule lists,
-send output to the rule's log, and write results that are checked to be finite.
+"""What every job runs (each rule lists this file as an input): load VI.py from the
+path the rule lists, send output to the rule's log, write results that are checked to
+be finite, and name a damaged result with the command that rebuilds it.
 
 Every job runs inside `logged(snakemake)`, which also
-- stops the job when the Snakemake process that started it dies (Linux), so a
-  killed run leaves no job behind that still writes results;
-- refuses to start on an input that differs from what the job that wrote it
-  recorded (a damaged result), naming the file;
-- records, when the job succeeds, what it wrote and what it read: one JSON file
-  per job under results/.manifest/ (see `record_job`). The check at the start of
-  every run (workflow/scripts/integrity.py) compares these records with the disk.
+- stops the job when the Snakemake process that started it dies (Linux): Snakemake
+  has no means to end its jobs when it is killed with kill -9, and a job left running
+  would write into results/ beside the next run;
+- refuses to start on an input whose bytes differ from what the job that wrote it
+  recorded (a damaged result), naming the file and the `--forcerun` that rebuilds it:
+  Snakemake reruns the readers of a changed file, but never the job that wrote it;
+- records, when the job succeeds, what it wrote: one JSON file per job under
+  results/.manifest/ with the sha256 of each output (see `record_job`).
 """
 
 import contextlib
@@ -23,7 +25,7 @@ import signal
 import sys
 from pathlib import Path
 
-# One record per job: {"rule", "wildcards", "inputs": [path, ...], "outputs": {path: sha256}}.
+# One record per job: {"rule", "wildcards", "outputs": {path: sha256}}.
 # Paths are relative to the working directory, as Snakemake gives them to the job.
 MANIFEST_DIR = Path("results/.manifest")
 
@@ -130,15 +132,11 @@ def use_style(path) -> None:
 # ---------------------------------------------------------------------------
 # Records of what each job wrote, and jobs that end with the run that started them
 
+
 def rebuild_hint(path) -> str:
-    """What rebuilds a damaged result: the same command when the job that wrote it left a record
-    (the check at the start of the run then rebuilds it), else the command with --forcerun."""
-    if any(str(path) in r["outputs"] for r in read_records()):
-        return (
-            "run the same snakemake command again: its check at the start removes damaged results "
-            "and what was built from them, and rebuilds them"
-        )
-    return f"rebuild it and what was built from it: your snakemake command with `--forcerun {path}` added"
+    """The command that rebuilds a damaged result and what was built from it (Snakemake
+    reruns the readers of a changed file, never the job that wrote it)."""
+    return f"rebuild it and what was built from it: run your snakemake command with `--forcerun {path}` added"
 
 
 def damage_message(err: BaseException) -> str | None:
@@ -191,12 +189,11 @@ def job_record_path(rule: str, wildcards: dict) -> Path:
 
 
 def record_job(snakemake) -> None:
-    """Write the record of a job that succeeded: its rule, wildcards, the inputs it read and
-    the sha256 of every output (written to a temporary name, then renamed: never half a record)."""
+    """Write the record of a job that succeeded: its rule, wildcards and the sha256 of every
+    output (written to a temporary name, then renamed: never half a record)."""
     record = {
         "rule": snakemake.rule,
         "wildcards": dict(snakemake.wildcards.items()),
-        "inputs": sorted({str(f) for f in snakemake.input}),
         "outputs": {str(f): sha256_file(f) for f in snakemake.output},
     }
     path = job_record_path(snakemake.rule, record["wildcards"])
@@ -218,7 +215,7 @@ def read_records(directory=MANIFEST_DIR) -> list[dict]:
             record["path"], record["time"] = path, path.stat().st_mtime_ns
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
-        if isinstance(record.get("outputs"), dict) and isinstance(record.get("inputs"), list):
+        if isinstance(record.get("outputs"), dict):
             records.append(record)
     records.sort(key=lambda r: (r["time"], r["path"].name))
     owner = {out: id(r) for r in records for out in r["outputs"]}  # the newest claim wins
@@ -287,72 +284,3 @@ def _stop_children_and_exit(signum, frame) -> None:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
     os._exit(128 + signum)
-
-
-# ---------------------------------------------------------------------------
-# The same numbers on other machines
-
-# Every library picks its kernels by the CPU's instruction set at run time; AVX-512 and AVX2
-# kernels round differently in the last bits, and 2,000 Adam steps of the EBM turn those
-# bits into other printed numbers (kept step, partition function, a variant's sentence).
-# Pinned to the AVX2 level, every x86-64 machine with AVX2 and FMA (most since 2013, AVX-512
-# ones included) runs the same kernels. A setting already in the environment is kept.
-CPU_KERNELS = {
-    "ATEN_CPU_CAPABILITY": "avx2",  # torch's own kernels (elementwise, reductions)
-    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # numpy's exp, log, sums
-    "MKL_CBWR": "AVX2",  # MKL (torch's matrix products): its code path, not the CPU's best
-    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN (torch's linear layers)
-    "OPENBLAS_CORETYPE": "Haswell",  # OpenBLAS (numpy's matrix products)
-}
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
-
-
-def pin_cpu_kernels(environ=os.environ) -> dict:
-    """Set CPU_KERNELS in `environ` (inherited by every job) on an x86-64 CPU with AVX2 and FMA;
-    returns what was set. Elsewhere nothing is set: other CPUs (ARM, older x86) compute other
-    last bits, which the README's reproducibility part says."""
-    if not {"avx2", "fma"} <= cpu_flags():
-        return {}
-    added = {k: v for k, v in CPU_KERNELS.items() if k not in environ}
-    environ.update(added)
-    return added
-
-
-# ---------------------------------------------------------------------------
-# Jobs at once: no more than the machine's CPUs
-
-
-def usable_cpus(cpu_max=Path("/sys/fs/cgroup/cpu.max")) -> int:
-    """CPUs this process may use: its affinity mask (taskset, a batch system), lowered by a
-    cgroup v2 quota ("200000 100000" in cpu.max: a container limited to 2 CPUs)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
-        quota, period = cpu_max.read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return cpus
-
-
-def limit_cores_to_cpus(workflow, cpus: int | None = None) -> str | None:
-    """Lower `--cores` to the machine's CPUs (`usable_cpus`) for jobs run on this machine;
-    returns a line saying so, or None when nothing changed. Every job is one CPU-bound
-    process: 4 of them on 2 CPUs finish no sooner than 2 at a time and take about 15% more
-    CPU time (they evict each other's caches). Jobs sent to a cluster (`--jobs` with an
-    executor) are not limited."""
-    cores = workflow.global_resources["_cores"].value
-    cpus = usable_cpus() if cpus is None else cpus
-    if workflow.global_resources["_nodes"].value is not None or cores is None or cores <= cpus:
-        return None
-    workflow.register_resource("_cores", cpus)
-    return f"Jobs at once: at most {cpus}, the CPUs of this machine (--cores {cores})."
