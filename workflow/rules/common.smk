@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 import config_check  # noqa: E402
-from rule_helpers import analysis_config, configuration_shown, robustness_sections, settings_section  # noqa: E402
+from rule_helpers import analysis_config, configuration_shown, robustness_sections, settings_section, sweep_settings  # noqa: E402
 
 # Checked and made canonical in place (schema order, schema types) before any rule reads it,
 # so that params, compared by repr, are equal whenever the values are. A refused

@@ -51,7 +51,7 @@ rule vi_sweep:
         figure=report("results/figures/q2_4_sweep.pdf", caption="../report/q2_4_sweep.rst", category="2.4 K to infinity"),
     params:
         seed=section("seed"),
-        sweep=section("vi/sweep"),
+        sweep=sweep_settings(config),  # R and K_ref of the report's mixture unless set
     log: "results/logs/vi_sweep.log"
     benchmark: "results/benchmarks/vi_sweep.tsv"
     priority: 60  # long

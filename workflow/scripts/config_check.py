@@ -131,6 +131,16 @@ def describe(error) -> tuple[tuple, str]:
 # --- spellings of numbers --------------------------------------------------------------------
 
 
+def value_kind(schema: dict, value):
+    """The schema's type for `value`: its `type`, or for a list of types such as [number, "null"]
+    (a value that may be left unset), "null" for None and the other type otherwise."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        others = [k for k in kind if k != "null"]
+        return "null" if value is None and "null" in kind else (others[0] if len(others) == 1 else None)
+    return kind
+
+
 def coerce_spellings(value, schema: dict, root: dict | None = None):
     """`value` with numbers and booleans written as text given the schema's type.
 
@@ -141,7 +151,7 @@ def coerce_spellings(value, schema: dict, root: dict | None = None):
     """
     root = root or schema
     schema = resolve(schema, root)
-    kind = schema.get("type")
+    kind = value_kind(schema, value)
     if isinstance(value, dict):
         props, extra = schema.get("properties", {}), schema.get("additionalProperties")
         return {k: coerce_spellings(v, props.get(k, extra if isinstance(extra, dict) else {}), root)
@@ -258,7 +268,7 @@ def canonical(value, schema: dict, root: dict | None = None):
     satisfies the schema."""
     root = root or schema
     schema = resolve(schema, root)
-    kind = schema.get("type")
+    kind = value_kind(schema, value)
     if kind == "object" or "properties" in schema:
         props = schema.get("properties", {})
         out = {k: canonical(value[k], props[k], root) for k in props if k in value}

@@ -11,6 +11,17 @@ def settings_section(config: dict, name: str) -> dict:
     return {k: v for k, v in config[name].items() if k not in NOT_SETTINGS.get(name, ())}
 
 
+def sweep_settings(config: dict) -> dict:
+    """vi.sweep with its mixture filled in: R null is the radius of the report's mixture (kde.R, the
+    data of Part 1's density estimates), K_ref null its number of components (data.K)."""
+    sweep = dict(config["vi"]["sweep"])
+    if sweep["R"] is None:
+        sweep["R"] = float(config["kde"]["R"])
+    if sweep["K_ref"] is None:
+        sweep["K_ref"] = int(config["data"]["K"])
+    return sweep
+
+
 def robustness_sections(config: dict, part: str) -> dict:
     """The config sections one part of the robustness study reads: `data` always, and its own
     (em, kde, or ebm with kde.R, the radius of the data set the EBM is fitted to)."""
@@ -34,5 +45,7 @@ def configuration_shown(config: dict) -> dict:
 def analysis_config(config: dict) -> dict:
     """The sections that are VI.py's settings (seed, data, em, kde, ebm, vi), as the grader's
     run compares them with `python VI.py`'s defaults."""
-    return {k: settings_section(config, k) if isinstance(config[k], dict) else config[k]
-            for k in ("seed", "data", "em", "kde", "ebm", "vi")}
+    analysis = {k: settings_section(config, k) if isinstance(config[k], dict) else config[k]
+                for k in ("seed", "data", "em", "kde", "ebm", "vi")}
+    analysis["vi"] = {**analysis["vi"], "sweep": sweep_settings(config)}
+    return analysis
