@@ -114,7 +114,7 @@ rule pdf:
         "Building theory.pdf with latexmk"
     input:
         tex=rules.render.output.tex,
-        figures=[*rules.sample_figure.output, *rules.em_figures.output, rules.kde.output.figure_validation,
+        figures=[*rules.em_figures.output, rules.kde.output.figure_validation,
                  rules.kde.output.figure_density, *rules.ebm_figures.output, rules.vi_kl.output.figure,
                  rules.vi_elbo.output.figure, rules.vi_sweep.output.figure],
         latexmkrc="report/latexmkrc",
