@@ -13,6 +13,7 @@ rule ebm:
         **split_files(KDE_R),
         code=VI,
         script=f"{SCRIPTS}/ebm.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
     output:
@@ -46,6 +47,7 @@ rule ebm_variants:
         **split_files(KDE_R),
         code=VI,
         script=f"{SCRIPTS}/ebm_variants.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
     output:
@@ -81,6 +83,7 @@ rule ebm_kde:
         kde="results/kde/kde.json",
         code=VI,
         script=f"{SCRIPTS}/ebm_kde.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
     output:
@@ -113,6 +116,7 @@ rule ebm_figures:
         kde="results/kde/kde.json",
         code=VI,
         script=f"{SCRIPTS}/ebm_figures.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
         style=STYLE,

@@ -10,6 +10,7 @@ rule em:
         **split_files("{R}"),
         code=VI,
         script=f"{SCRIPTS}/em.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
     output:
         summary="results/em/R{R}.json",
@@ -92,6 +93,7 @@ rule kde:
         **split_files(KDE_R),
         code=VI,
         script=f"{SCRIPTS}/kde.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         style=STYLE,
     output:

@@ -171,6 +171,7 @@ rule grader_agreement:
         elbo="results/vi/elbo.json",
         sweep="results/vi/sweep.json",
         script=f"{SCRIPTS}/grader_agreement.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
     output:

@@ -20,6 +20,7 @@ rule robustness_part:
     input:
         code=VI,
         script=f"{SCRIPTS}/robustness_part.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         build=f"{SCRIPTS}/vi_build.py",
     output:
@@ -53,6 +54,7 @@ rule robustness_table:
         ebm="results/ebm/ebm.json",
         parts=expand("results/robustness/{part}.json", part=PARTS),
         script=f"{SCRIPTS}/robustness_table.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         build=f"{SCRIPTS}/vi_build.py",
         common=COMMON,
         tables=f"{SCRIPTS}/tables.py",

@@ -12,6 +12,7 @@ rule vi_kl:
     input:
         code=VI,
         script=f"{SCRIPTS}/vi_kl.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         style=STYLE,
     output:
@@ -40,6 +41,7 @@ rule vi_elbo:
         test=[split_files(tag)["test"] for tag in R_TAGS],
         code=VI,
         script=f"{SCRIPTS}/vi_elbo.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         style=STYLE,
     output:
@@ -70,6 +72,7 @@ rule vi_sweep:
     input:
         code=VI,
         script=f"{SCRIPTS}/vi_sweep.py",
+        extras=f"{SCRIPTS}/vi_extras.py",
         common=COMMON,
         style=STYLE,
     output:
