@@ -6,9 +6,9 @@ figure is drawn right after the computation it shows.
 
     python VI.py               answers 1.1-2.4 with the default settings (below): prints the
                                PDF's headline numbers question by question, saves the figures
-                               and summary.json in ./figures (about a minute on a laptop CPU)
+                               and summary.json in ./figures (under a minute on a laptop CPU)
     python VI.py --appendix    also the appendix's tables: the EBM's training variants and the
-                               headline numbers over other seeds (a few minutes more)
+                               headline numbers for other seeds (about two minutes more)
     python VI.py --seed 7      the same with another root seed; --out DIR another folder
 
 Conventions
@@ -1502,6 +1502,19 @@ def print_seeds_table(own: dict, runs: list[dict]) -> None:
             print(f"  {key:24s} {own[key]:9.3f} {v.mean():9.3f} {sd:9.3f} {v.min():9.3f} {v.max():9.3f}")
 
 
+def seed_headlines(summary: dict) -> dict[str, float]:
+    """The numbers the seeds table follows, read from run_homework's summary of this seed."""
+    out = {}
+    for R in summary["settings"]["data"]["R"]:
+        out[f"em_R{R:g}_mean_error_max"] = summary[f"em_R{R:g}"]["mean_error_max"]
+        out[f"vi_R{R:g}_gap_uniform"] = summary[f"vi_elbo_R{R:g}"]["gap_uniform"]
+    kde, ebm = summary["kde"], summary["ebm"]
+    out.update(kde_sigma=kde["sigma"], kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
+               true_test_loglik=kde["test_loglik_true"], ebm_gap_to_true=ebm["gap_to_true_quad"],
+               ebm_A_is_minus_quad=ebm["A_is_minus_quad"])
+    return out
+
+
 def run_appendix(s: Settings, a: AppendixSettings, summary: dict) -> dict:
     """The appendix's two tables, printed; `summary` is run_homework's (the default model, this seed)."""
     print("Appendix: training choices of the EBM (same data and importance sample)")
@@ -1517,19 +1530,6 @@ def run_appendix(s: Settings, a: AppendixSettings, summary: dict) -> dict:
     own = {"seed": s.seed, **seed_headlines(summary)}
     print_seeds_table(own, runs)
     return {"variants": variants, "seeds": runs}
-
-
-def seed_headlines(summary: dict) -> dict[str, float]:
-    """The numbers the seeds table follows, read from run_homework's summary of this seed."""
-    out = {}
-    for R in summary["settings"]["data"]["R"]:
-        out[f"em_R{R:g}_mean_error_max"] = summary[f"em_R{R:g}"]["mean_error_max"]
-        out[f"vi_R{R:g}_gap_uniform"] = summary[f"vi_elbo_R{R:g}"]["gap_uniform"]
-    kde, ebm = summary["kde"], summary["ebm"]
-    out.update(kde_sigma=kde["sigma"], kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
-               true_test_loglik=kde["test_loglik_true"], ebm_gap_to_true=ebm["gap_to_true_quad"],
-               ebm_A_is_minus_quad=ebm["A_is_minus_quad"])
-    return out
 
 
 # ----------------------------------------------------------------------------

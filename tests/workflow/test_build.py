@@ -102,6 +102,31 @@ def test_robustness_run_of_the_report_seed_reproduces_the_report(built):
         assert table["rows"][key][f"seed {seed}"] == pytest.approx(value, rel=1e-12, abs=1e-12), key
 
 
+def test_python_vi_py_appendix_reproduces_the_builds_tables(built, tmp_path):
+    """`python VI.py --appendix` with the tiny configuration's settings (VI.run_appendix) gives
+    the numbers of the build's variants and robustness results, where both compute them."""
+    import vi_extras
+
+    config = check_config(yaml.safe_load((built / TINY).read_text()), built / "workflow" / "schemas" / "config.schema.yaml")
+    VI = load_vi(built / "workflow" / "VI.py")
+    sections = {k: config[k] for k in ("data", "em", "kde", "ebm", "vi")}
+    settings = settings_from_config(VI, sections, seed=config["seed"])
+    appendix = VI.AppendixSettings(
+        variants={name: vi_extras.ebm_settings_values(change) for name, change in config["ebm"]["variants"].items()},
+        seeds=tuple(config["robustness"]["seeds"]))
+    summary = VI.run_homework(settings, tmp_path)
+    ours = VI.run_appendix(settings, appendix, summary)
+    variants = json.loads((built / "results" / "ebm" / "variants.json").read_text())["variants"]
+    assert [v["name"] for v in ours["variants"]] == [v["name"] for v in variants]
+    for mine, theirs in zip(ours["variants"], variants):
+        assert {k: mine[k] for k in mine} == {k: theirs[k] for k in mine}, mine["name"]
+    parts = {}
+    for part in ("em", "kde", "ebm"):
+        for run in json.loads((built / "results" / "robustness" / f"{part}.json").read_text())["runs"]:
+            parts.setdefault(run["seed"], {}).update(run)
+    assert ours["seeds"] == list(parts.values())
+
+
 @pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux) to run on one CPU")
 def test_jobs_at_once_are_at_most_the_cpus(built):
     """`--cores 4` on a machine with one CPU (here: Snakemake pinned to one) runs one job at a time."""
