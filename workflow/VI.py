@@ -415,8 +415,7 @@ def fit_em(x: np.ndarray, K: int, rng: np.random.Generator, max_iter: int = 1000
     for r, (gmm, trace, converged) in enumerate(run_em(x, inits, max_iter, tol)):
         finals.append(float(trace[-1]))
         if best is None or trace[-1] > best.log_likelihood[-1]:
-            best = EMResult(gmm, trace, len(trace) - 1, converged, r, finals)
-    best.restart_log_likelihoods = finals
+            best = EMResult(gmm, trace, len(trace) - 1, converged, r, finals)  # finals fills up to every start's
     return best
 
 
