@@ -1596,19 +1596,19 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     for R in radii:
         v = summary[f"vi_elbo_R{R:g}"]
         print(f"Q2.3  R={R:g}: log p(x) {v['log_p']:.4f}, ELBO q uniform {v['elbo_uniform']:.4f}, "
-              f"ELBO q posterior {v['elbo_posterior']:.4f}; gaps {v['gap_uniform']:.4f} +- {v['gap_uniform_sem']:.4f} "
-              f"and {v['gap_posterior']:.1e}")
+              f"ELBO q posterior {v['elbo_posterior']:.4f}; gap of q uniform {v['gap_uniform']:.4f} +- "
+              f"{v['gap_uniform_sem']:.4f}, of q posterior {v['gap_posterior']:.1e}")
     plot_elbo_distributions({R: d["test"] for R, d in data.items()}, per_point, outdir / "q2_3_elbo.pdf")
 
     sweep = summary["vi_sweep"] = sweep_experiment(s.seed, **asdict(s.vi.sweep))
     fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
     r, q = fr["rows"][-1], fs["rows"][-1]
-    print(f"Q2.4  fixed R={fr['R']:g}, K={r['K']}: log p {r['log_p']:.4f} -> {fr['limits']['log_p']:.4f}, "
-          f"ELBO uniform {r['elbo_uniform']:.4f} = {fr['limits']['elbo_uniform']:.4f} for every K, "
-          f"gap {r['gap_uniform']:.2f} -> {fr['limits']['gap_uniform']:.2f}")
+    print(f"Q2.4  fixed R={fr['R']:g}, K={r['K']}: log p {r['log_p']:.4f} (limit {fr['limits']['log_p']:.4f}), "
+          f"ELBO q uniform {r['elbo_uniform']:.4f} (expectation {fr['limits']['elbo_uniform']:.4f} for every K), "
+          f"gap {r['gap_uniform']:.2f} (limit {fr['limits']['gap_uniform']:.2f})")
     print(f"Q2.4  fixed spacing d={fs['spacing']:.4f}, K={q['K']} (R_K {q['R']:.4g}): log p + log K "
-          f"{q['log_p_plus_log_K']:.4f} -> C(d) = {fs['limits']['log_p_plus_log_K']:.4f}; "
-          f"ELBO uniform {q['elbo_uniform']:.6g} ~ -R_K^2 -> -infinity")
+          f"{q['log_p_plus_log_K']:.4f} (limit C(d) = {fs['limits']['log_p_plus_log_K']:.4f}); "
+          f"ELBO q uniform {q['elbo_uniform']:.6g}, about -R_K^2: it tends to -infinity")
     plot_sweep(sweep, outdir / "q2_4_sweep.pdf")
     return summary
 

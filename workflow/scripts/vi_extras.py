@@ -2,9 +2,9 @@
 quote that no question's answer needs, the extra checks of the energy-based model, and the
 mapping from the config's names ("tanh", "adamw") to the torch classes VI.py takes.
 
-Every function takes the VI module as loaded by the rule (common.load_vi) and calls VI.py's
-own functions on the same random streams, so the numbers it adds are those of the code in
-the zip. The glue scripts merge them into VI.py's summaries (the keys of results/*.json).
+The functions that compute take the VI module as loaded by the rule (common.load_vi) and call
+VI.py's own functions on the same random streams, so the numbers they add are those of the
+code in the zip. The glue scripts merge them into VI.py's summaries (the keys of results/*.json).
 """
 
 import math
