@@ -6,9 +6,9 @@ figure is drawn right after the computation it shows.
 
     python VI.py               answers 1.1-2.4 with the default settings (below): prints the
                                PDF's headline numbers question by question, saves the figures
-                               and summary.json in ./figures (under a minute on a laptop CPU)
+                               and summary.json in ./figures (about half a minute on a laptop CPU)
     python VI.py --appendix    also the appendix's tables: the EBM's training variants and the
-                               headline numbers for other seeds (about two minutes more)
+                               headline numbers for other seeds (about a minute more)
     python VI.py --seed 7      the same with another root seed; --out DIR another folder
 
 Conventions
