@@ -37,8 +37,9 @@ def main() -> int:
     s = VI.Settings()
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     data = VI.make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    base = {k: v for k, v in config["ebm"].items() if k != "variants"}  # the config's ebm section
     for name, change in config["ebm"]["variants"].items():
-        ebm_variant(VI, data, s.data.K, s.kde.R, s.seed, s.ebm, name, change, log=lambda *a: None)
+        ebm_variant(VI, data, s.data.K, s.kde.R, s.seed, base, name, change, log=lambda *a: None)
     for seed in config["robustness"]["seeds"]:
         for part in HEADLINE_PARTS.values():
             part(VI, replace(s, seed=seed), log=lambda *a: None)

@@ -212,29 +212,51 @@ def test_missing_key_is_named(config):
 
 def test_python_vi_py_defaults_are_the_config(config):
     """`python VI.py` (the grader's run) must recompute the numbers of the PDF: VI.Settings,
-    one dataclass per section, holds the config's keys in the config's order and its values."""
+    one dataclass per section, holds the config's keys in the config's order with its values
+    (torch classes for the config's names); the keys only the build has (vi_extras.EBM_BUILD_ONLY)
+    are the config's alone, and of them only the thread count would change VI.py's numbers."""
     import VI
+    import vi_extras
     from rule_helpers import analysis_config
     from vi_build import differences_from_defaults
 
-    defaults = asdict(VI.Settings())
+    defaults = VI.settings_json(VI.Settings())
     analysis = analysis_config(config)
     assert list(defaults) == list(analysis)
     for section, values in analysis.items():
         if isinstance(values, dict):
-            assert list(defaults[section]) == list(values), f"VI.Settings.{section} lists other keys than config {section}"
+            build_only = vi_extras.EBM_BUILD_ONLY if section == "ebm" else ()
+            assert list(defaults[section]) == [k for k in values if k not in build_only], section
+    assert set(config["ebm"]) - set(defaults["ebm"]) == set(vi_extras.EBM_BUILD_ONLY)
+    assert vi_extras.ACTIVATIONS[config["ebm"]["activation"]] is VI.EBMSettings().activation
+    assert vi_extras.OPTIMIZERS[config["ebm"]["optimizer"]] is VI.EBMSettings().optimizer
     assert differences_from_defaults(defaults, analysis) == []
     changed = copy.deepcopy(analysis)
     changed["vi"]["kl"]["q_sd"] = 0.6
     changed["data"]["R"] = [10, 2]
-    assert differences_from_defaults(defaults, changed) == ["data.R", "vi.kl.q_sd"]
+    changed["ebm"].update(activation="tanh", threads=2, log_every=7, check_M=10)
+    assert differences_from_defaults(defaults, changed) == ["data.R", "ebm.activation", "vi.kl.q_sd", "ebm.threads"]
+
+
+def test_python_vi_py_appendix_is_the_configs_variants_and_seeds(config):
+    """`python VI.py --appendix` trains the variants of config ebm.variants (torch classes for
+    its names) and reruns the seeds of robustness.seeds."""
+    import VI
+    import vi_extras
+
+    appendix = VI.AppendixSettings()
+    variants = {name: vi_extras.ebm_settings_values(change) for name, change in config["ebm"]["variants"].items()}
+    assert list(appendix.variants) == sorted(variants) and appendix.variants == variants
+    assert list(appendix.seeds) == sorted(config["robustness"]["seeds"])
 
 
 def test_settings_from_config_fills_the_tree_and_names_unknown_keys(config):
+    import torch
+
     import VI
     from vi_build import settings_from_config
 
-    s = settings_from_config(VI, {"data": {"R": [10, 2]}, "ebm": {"width": 8}}, seed=5)
-    assert (s.seed, s.data.R, s.data.K, s.ebm.width, s.ebm.lr) == (5, (10, 2), 10, 8, 0.03)
+    s = settings_from_config(VI, {"data": {"R": [10, 2]}, "ebm": {"width": 8, "activation": "silu", "threads": 3}}, seed=5)
+    assert (s.seed, s.data.R, s.data.K, s.ebm.width, s.ebm.lr, s.ebm.activation) == (5, (10, 2), 10, 8, 0.03, torch.nn.SiLU)
     with pytest.raises(KeyError, match="EMSettings has no setting restart"):
         settings_from_config(VI, {"em": {"restart": 3}})

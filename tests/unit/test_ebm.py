@@ -1,8 +1,9 @@
 """Q1.4-1.7: the energy-based model's estimators against exact answers.
 
 Importance sampling against an energy whose partition function has a closed form,
-autograd's gradient of A_hat against the homework's estimator N_hat / D_hat,
-quadrature against importance sampling, and training steps raising the objective.
+autograd's gradient of A_hat against the homework's estimator N_hat / D_hat (the build's
+check in vi_extras, and the surrogate VI.train_ebm steps on), quadrature against importance
+sampling, and training steps raising the objective.
 """
 
 import math
@@ -12,7 +13,8 @@ import pytest
 import torch
 
 import VI
-from vi_build import energy_from_dict, energy_to_dict
+import vi_extras
+from vi_build import energy_from_dict, energy_to_dict, train_ebm_in_full
 
 SEED = 11
 
@@ -35,7 +37,7 @@ def proposal(gmm, M, *keys):
 
 def small_energy(width=6, base_var=2.0, learn_base_var=True, seed=0):
     torch.manual_seed(seed)
-    return VI.ShallowEnergy(width, "relu", base_var, input_scale=3.0, learn_base_var=learn_base_var)
+    return VI.ShallowEnergy(width, torch.nn.ReLU, base_var, input_scale=3.0, learn_base_var=learn_base_var)
 
 
 WIDE_GAUSSIAN = VI.GMM(weights=np.ones(1), means=np.zeros((1, 2)), var=4.0)
@@ -49,9 +51,9 @@ def test_importance_sampling_matches_closed_form_partition_function():
     assert 0 < se < 0.05
     assert abs(a_hat - exact) < 4 * se
     # The self-normalised estimator of the first two moments of p = N(mean, var I).
-    mean_hat = VI.self_normalised_estimate(x_q, log_w)
+    mean_hat = vi_extras.self_normalised_estimate(x_q, log_w)
     assert torch.allclose(mean_hat, torch.tensor([10.0, 0.5], dtype=torch.float64), atol=0.05)
-    spread = VI.self_normalised_estimate(torch.sum((x_q - mean_hat) ** 2, dim=1), log_w)
+    spread = vi_extras.self_normalised_estimate(torch.sum((x_q - mean_hat) ** 2, dim=1), log_w)
     assert abs(float(spread) - 2 * 1.2) < 0.1
 
 
@@ -78,28 +80,38 @@ def test_autograd_through_a_hat_is_the_self_normalised_gradient_estimator():
     x_q, log_q = proposal(VI.ring_gmm(10, 3.0), 300, "ebm-test", "gradient")
     a_hat = VI.importance_log_partition(VI.importance_log_weights(energy, x_q, log_q))
     autograd = dict(zip([k for k, _ in energy.named_parameters()], torch.autograd.grad(a_hat, list(energy.parameters()))))
-    estimator = VI.importance_grad_log_partition(energy, x_q, log_q)
+    estimator = vi_extras.importance_grad_log_partition(VI, energy, x_q, log_q)
     assert set(estimator) == set(autograd) and "log_beta" in estimator
     assert "log_beta" not in dict(small_energy(learn_base_var=False).named_parameters())
     for name, g in autograd.items():
         assert torch.allclose(estimator[name], g, rtol=1e-10, atol=1e-12), name
     # N_hat / D_hat written out for one coordinate, without any log-space trick.
-    grads = VI.per_point_energy_gradients(energy, x_q)["out.bias"][:, 0]  # dE/dc = 1 at every point
+    grads = vi_extras.per_point_energy_gradients(energy, x_q)["out.bias"][:, 0]  # dE/dc = 1 at every point
     with torch.no_grad():
         ratio = torch.exp(energy(x_q)) / torch.exp(log_q)
     assert float(torch.sum(grads * ratio) / torch.sum(ratio)) == pytest.approx(float(autograd["out.bias"][0]), rel=1e-12)
+
+
+def objective(energy, x, x_q, log_q):
+    """L_hat = (1/n) sum_i E(x_i) - A_hat."""
+    return energy(x).mean() - VI.importance_log_partition(VI.importance_log_weights(energy, x_q, log_q))
 
 
 def test_objective_gradient_is_data_term_minus_importance_estimate():
     energy = small_energy(seed=1)
     x_q, log_q = proposal(VI.ring_gmm(10, 3.0), 200, "ebm-test", "objective")
     x = VI.to_tensor(VI.sample_gmm(VI.ring_gmm(10, 3.0), 50, VI.rng_for(SEED, "ebm-test", "data")))
-    objective = VI.ebm_objective(energy, x, x_q, log_q)
-    grads = torch.autograd.grad(objective, list(energy.parameters()))
-    data_term = {k: g.mean(dim=0) for k, g in VI.per_point_energy_gradients(energy, x).items()}
-    model_term = VI.importance_grad_log_partition(energy, x_q, log_q)
+    grads = torch.autograd.grad(objective(energy, x, x_q, log_q), list(energy.parameters()))
+    data_term = {k: g.mean(dim=0) for k, g in vi_extras.per_point_energy_gradients(energy, x).items()}
+    model_term = vi_extras.importance_grad_log_partition(VI, energy, x_q, log_q)
     for (name, _), g in zip(energy.named_parameters(), grads):
         assert torch.allclose(g, data_term[name] - model_term[name], atol=1e-12), name
+    # The surrogate of VI.train_ebm, with the self-normalised weights held fixed, has the same gradient.
+    log_w = VI.importance_log_weights(energy, x_q, log_q)
+    w = torch.exp(log_w - torch.logsumexp(log_w, dim=0)).detach()
+    surrogate = energy(x).mean() - torch.sum(w * energy(x_q))
+    for g, s in zip(grads, torch.autograd.grad(surrogate, list(energy.parameters()))):
+        assert torch.allclose(g, s, rtol=1e-12, atol=1e-14)
 
 
 def test_quadrature_matches_closed_form():
@@ -133,12 +145,14 @@ def test_training_raises_the_objective_and_keeps_the_best_validation_step():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 200, VI.rng_for(SEED, "ebm-test", s)) for s in ("train", "validation")}
     x_q, log_q = proposal(gmm, 500, "ebm-test", "training")
-    cfg = VI.EBMSettings(width=16, steps=40, log_every=0)
+    cfg = VI.EBMSettings(width=16, steps=40)
     torch.manual_seed(3)
-    energy = VI.ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, VI.rms_coordinate(data["train"]), cfg.learn_base_var)
+    energy = VI.ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, 7.0, cfg.learn_base_var)
     train, validation = VI.to_tensor(data["train"]), VI.to_tensor(data["validation"])
-    before = VI.ebm_objective(energy, train, x_q, log_q).item()
-    trace, best = VI.train_ebm(energy, train, validation, x_q, log_q, cfg, log=None)
+    before = objective(energy, train, x_q, log_q).item()
+    seen = []
+    trace, best = VI.train_ebm(energy, train, validation, x_q, log_q, cfg, progress=lambda step, t: seen.append(step))
+    assert seen == list(range(cfg.steps))
     assert trace["train_loglik"][0] == pytest.approx(before)
     assert trace["train_loglik"].max() > before + 1.0
     with torch.no_grad():
@@ -148,14 +162,22 @@ def test_training_raises_the_objective_and_keeps_the_best_validation_step():
     assert kept == pytest.approx(trace["validation_loglik"].max(), abs=1e-10)
 
 
+SECTION = {"width": 8, "activation": "relu", "base_var": 1.0, "learn_base_var": False, "optimizer": "adam", "lr": 0.03,
+           "weight_decay": 0.0, "steps": 15, "importance_M": 300, "check_M": 500, "quadrature_margin": 8.0,
+           "quadrature_num": 101, "init": 0, "threads": 1, "log_every": 0}  # a config ebm section, small
+
+
+def quiet(line):
+    pass
+
+
 def test_model_round_trips_through_json_and_experiment_is_reproducible():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "repro", s)) for s in VI.SPLITS}
-    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
-    runs = [VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None) for _ in range(2)]
+    runs = [train_ebm_in_full(VI, data, 10, 10.0, SEED, SECTION, log=quiet) for _ in range(2)]
     assert runs[0][2] == runs[1][2]
     energy = runs[0][0]
-    copy = energy_from_dict(VI, energy_to_dict(energy))
+    copy = energy_from_dict(VI, energy_to_dict(energy, SECTION))
     x = data["test"][:20]
     np.testing.assert_array_equal(VI.energy_values(copy, x), VI.energy_values(energy, x))
 
@@ -163,9 +185,9 @@ def test_model_round_trips_through_json_and_experiment_is_reproducible():
 def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "kde", s)) for s in VI.SPLITS}
-    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
-    energy, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
+    energy, _, summary = train_ebm_in_full(VI, data, 10, 10.0, SEED, SECTION, log=quiet)
     comparison = VI.ebm_kde_comparison(energy, summary, data, gmm, kde_sigma=0.3)
+    comparison.update(vi_extras.ebm_kde_extras(VI, energy, summary, data, kde_sigma=0.3))
     assert comparison["test_loglik_kde"] == pytest.approx(VI.kde_log_likelihood(data["test"], data["train"], 0.3))
     for key in ("is", "check", "quad"):
         paired = summary[f"test_loglik_{key}"] - comparison["test_loglik_kde"]
@@ -173,23 +195,20 @@ def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
     assert comparison["kde_gap_to_true"] == pytest.approx(summary["test_loglik_true"] - comparison["test_loglik_kde"])
 
 
-def test_optimizers_are_torch_optims_with_the_documented_settings():
+def test_the_configs_names_are_torch_classes_with_the_documented_settings():
     params = [torch.zeros(3, requires_grad=True)]
-    adam, adamw, sgd = (VI.make_optimizer(params, name, 0.05, 0.01) for name in ("adam", "adamw", "sgd"))
+    adam, adamw, sgd = (vi_extras.OPTIMIZERS[name](params, lr=0.05, weight_decay=0.01) for name in ("adam", "adamw", "sgd"))
     assert type(adam) is torch.optim.Adam and type(adamw) is torch.optim.AdamW and type(sgd) is torch.optim.SGD
     assert sgd.defaults["momentum"] == 0.9 and sgd.defaults["lr"] == 0.05
     assert adamw.defaults["weight_decay"] == 0.01
-
-
-def test_optimizer_rejects_an_unknown_name():
-    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
-        VI.make_optimizer([torch.zeros(1, requires_grad=True)], "rmsprop", 0.1, 0.0)
+    assert vi_extras.ebm_settings_values({"activation": "tanh", "threads": 2}) == {"activation": torch.nn.Tanh}
+    assert all(issubclass(c, torch.nn.Module) for c in vi_extras.ACTIVATIONS.values())
 
 
 def test_network_starts_as_nn_linear_does():
     """The same generator state gives the same first layer as a bare nn.Linear(2, width)."""
     torch.manual_seed(5)
-    energy = VI.ShallowEnergy(16, "relu", 1.0, input_scale=1.0)
+    energy = VI.ShallowEnergy(16, torch.nn.ReLU, 1.0, input_scale=1.0)
     torch.manual_seed(5)
     reference = torch.nn.Linear(2, 16, dtype=torch.float64)
     assert torch.equal(energy.hidden.weight, reference.weight) and torch.equal(energy.hidden.bias, reference.bias)
@@ -199,7 +218,6 @@ def test_network_starts_as_nn_linear_does():
 def test_the_experiment_reports_the_gradient_estimators_agreement():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "grad", s)) for s in VI.SPLITS}
-    cfg = VI.EBMSettings(width=8, steps=15, importance_M=300, check_M=500, quadrature_num=101, log_every=0)
-    _, _, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg, log=lambda line: None)
+    _, _, summary = train_ebm_in_full(VI, data, 10, 10.0, SEED, SECTION, log=quiet)
     assert summary["grad_max_abs"] > 1e-3
     assert summary["grad_estimator_max_abs_diff"] < 1e-10 * max(1.0, summary["grad_max_abs"])

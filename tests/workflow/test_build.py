@@ -4,9 +4,11 @@ the errors a user sees."""
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -100,6 +102,58 @@ def test_robustness_run_of_the_report_seed_reproduces_the_report(built):
     assert list(table["rows"]) == list(rerun)
     for key, value in rerun.items():
         assert table["rows"][key][f"seed {seed}"] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+
+
+APPENDIX_RUN = """
+import json, sys
+from pathlib import Path
+
+repo = Path(sys.argv[1])
+sys.path.insert(0, str(repo / "workflow" / "scripts"))
+import torch
+import vi_extras
+from common import load_vi
+from vi_build import settings_from_config
+
+torch.set_num_threads(1)  # as python VI.py runs
+config = json.loads(sys.stdin.read())
+VI = load_vi(repo / "workflow" / "VI.py")
+settings = settings_from_config(VI, {k: config[k] for k in ("data", "em", "kde", "ebm", "vi")}, seed=config["seed"])
+appendix = VI.AppendixSettings(
+    variants={name: vi_extras.ebm_settings_values(change) for name, change in config["ebm"]["variants"].items()},
+    seeds=tuple(config["robustness"]["seeds"]))
+summary = VI.run_homework(settings, Path(sys.argv[2]))
+print(json.dumps(VI.run_appendix(settings, appendix, summary)))
+"""
+
+
+def test_python_vi_py_appendix_reproduces_the_builds_tables(built, tmp_path):
+    """`python VI.py --appendix` with the tiny configuration's settings (VI.run_homework, then
+    VI.run_appendix, in a process with the build's CPU kernels and one thread) gives the numbers
+    of the build's variants and robustness results, where both compute them."""
+    from common import pin_cpu_kernels
+
+    def merged(base, over):  # the tiny config over config/config.yaml, as Snakemake layers them
+        return {k: merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+                for k, v in {**base, **over}.items()}
+
+    config = check_config(merged(yaml.safe_load((built / "config" / "config.yaml").read_text()),
+                                 yaml.safe_load((built / TINY).read_text())),
+                          built / "workflow" / "schemas" / "config.schema.yaml")
+    env = dict(os.environ)
+    pin_cpu_kernels(env)
+    proc = subprocess.run([sys.executable, "-c", APPENDIX_RUN, str(built), str(tmp_path)], input=json.dumps(config),
+                          capture_output=True, text=True, env=env, timeout=900, check=True)
+    ours = json.loads(proc.stdout.strip().splitlines()[-1])
+    variants = json.loads((built / "results" / "ebm" / "variants.json").read_text())["variants"]
+    assert [v["name"] for v in ours["variants"]] == [v["name"] for v in variants]
+    for mine, theirs in zip(ours["variants"], variants):
+        assert {k: theirs[k] for k in mine} == mine, mine["name"]
+    parts = {}
+    for part in ("em", "kde", "ebm"):
+        for run in json.loads((built / "results" / "robustness" / f"{part}.json").read_text())["runs"]:
+            parts.setdefault(run["seed"], {}).update(run)
+    assert ours["seeds"] == list(parts.values())
 
 
 @pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux) to run on one CPU")

@@ -10,7 +10,7 @@ rule ebm:
         "Q1.6-1.7: training the energy-based model on R={params.R} by importance sampling"
     input:
         **split_files(KDE_R),
-        **code("ebm", "vi_build"),
+        **code("ebm", "vi_extras", "vi_build"),
     output:
         summary="results/ebm/ebm.json",
         model="results/ebm/model.json",
@@ -33,7 +33,7 @@ rule ebm_variants:
         "Q1.6: the energy-based model again with each changed setting of ebm.variants, one after the other"
     input:
         **split_files(KDE_R),
-        **code("ebm_variants", "vi_build"),
+        **code("ebm_variants", "vi_extras", "vi_build"),
     output:
         summary="results/ebm/variants.json",
     params:
@@ -58,7 +58,7 @@ rule ebm_kde:
         summary=rules.ebm.output.summary,
         model=rules.ebm.output.model,
         kde=rules.kde.output.summary,
-        **code("ebm_kde", "vi_build"),
+        **code("ebm_kde", "vi_extras", "vi_build"),
     output:
         comparison="results/ebm/kde_comparison.json",
     params:
@@ -79,7 +79,7 @@ rule ebm_figures:
         model=rules.ebm.output.model,
         trace=rules.ebm.output.trace,
         kde=rules.kde.output.summary,
-        **code("ebm_figures", "vi_build", style=True),
+        **code("ebm_figures", "vi_extras", "vi_build", style=True),
     output:
         training=report("results/figures/q1_6_ebm_training.pdf", caption="../report/q1_6_ebm_training.rst", category="1.4-1.7 EBM"),
         density=report("results/figures/q1_7_ebm_density.pdf", caption="../report/q1_7_ebm_density.rst", category="1.4-1.7 EBM"),

@@ -6,7 +6,7 @@ rule em:
         "Q1.2: EM with identity covariances for R={wildcards.R}"
     input:
         **split_files("{R}"),
-        **code("em"),
+        **code("em", "vi_extras"),
     output:
         summary="results/em/R{R}.json",
         trace="results/em/R{R}_trace.csv",
@@ -58,7 +58,7 @@ rule kde:
         "Q1.3: kernel density estimator on R={params.R}, sigma tuned on the validation set"
     input:
         **split_files(KDE_R),
-        **code("kde", style=True),
+        **code("kde", "vi_extras", style=True),
     output:
         summary="results/kde/kde.json",
         curve="results/kde/validation_curve.csv",

@@ -48,7 +48,7 @@ rule grader_agreement:
         kl=rules.vi_kl.output.summary,
         elbo=rules.vi_elbo.output.summary,
         sweep=rules.vi_sweep.output.summary,
-        **code("grader_agreement", "vi_build", vi=False),
+        **code("grader_agreement", "vi_build", "vi_extras", vi=False),
     output:
         agreement="results/check/vi_py_agreement.json",
     params:

@@ -8,7 +8,7 @@ the log shows progress and the project's targets for the EBM."""
 import numpy as np
 import pandas as pd
 from common import load_vi, logged, write_json
-from vi_build import energy_to_dict
+from vi_build import energy_to_dict, train_ebm_in_full
 
 
 def print_targets(s: dict) -> None:
@@ -23,10 +23,10 @@ def main(snakemake):
     VI = load_vi(snakemake.input.code)
     p = snakemake.params
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
-    energy, trace, summary = VI.ebm_experiment(data, p.K, p.R, p.seed, VI.EBMSettings(**p.ebm))
+    energy, trace, summary = train_ebm_in_full(VI, data, p.K, p.R, p.seed, p.ebm)
     print_targets(summary)
     write_json(snakemake.output.summary, summary)
-    write_json(snakemake.output.model, energy_to_dict(energy))
+    write_json(snakemake.output.model, energy_to_dict(energy, p.ebm))
     pd.DataFrame(trace).to_csv(snakemake.output.trace, index=False, float_format="%.12g")
 
 

@@ -6,6 +6,7 @@ project's target (EBM at least as good as the KDE)."""
 import numpy as np
 from common import load_vi, logged, read_json, write_json
 from vi_build import energy_from_dict
+from vi_extras import ebm_kde_extras
 
 
 def main(snakemake):
@@ -15,6 +16,7 @@ def main(snakemake):
     energy = energy_from_dict(VI, read_json(snakemake.input.model))
     summary, sigma = read_json(snakemake.input.summary), read_json(snakemake.input.kde)["sigma"]
     comparison = VI.ebm_kde_comparison(energy, summary, data, VI.ring_gmm(p.K, p.R), sigma)
+    comparison.update(ebm_kde_extras(VI, energy, summary, data, sigma))
     ebm, kde = summary["test_loglik_is"], comparison["test_loglik_kde"]
     print(f"target: EBM test log-lik {ebm:.4f} >= KDE {kde:.4f}: {ebm >= kde}")
     write_json(snakemake.output.comparison, comparison)

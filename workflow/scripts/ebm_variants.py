@@ -14,11 +14,10 @@ def main(snakemake):
     VI = load_vi(snakemake.input.code)
     p = snakemake.params
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
-    base = VI.EBMSettings(**p.ebm)
     summaries = []
     for i, (name, change) in enumerate(p.variants.items(), start=1):
         print(f"variant {i}/{len(p.variants)}: {name}", flush=True)
-        summaries.append(ebm_variant(VI, data, p.K, p.R, p.seed, base, name, change))
+        summaries.append(ebm_variant(VI, data, p.K, p.R, p.seed, p.ebm, name, change))
     write_json(snakemake.output.summary, {"variants": summaries})
 
 

@@ -5,6 +5,7 @@ the summary, the validation curve and two figures."""
 import numpy as np
 import pandas as pd
 from common import load_vi, logged, use_style, write_json
+from vi_extras import kde_extras
 
 
 def main(snakemake):
@@ -15,18 +16,14 @@ def main(snakemake):
     grid = VI.log_grid(cfg["sigma_min"], cfg["sigma_max"], cfg["sigma_num"])
     truth = VI.ring_gmm(p.K, p.R)
     summary, sigmas, lls = VI.kde_experiment(data, grid, cfg["refine_num"], truth)
-    summary["R"] = p.R
+    summary.update(kde_extras(summary["sigma"], sigmas), R=p.R)
     if summary["sigma_on_grid_edge"]:
         print(f"warning: the best sigma {summary['sigma']:.4g} is at the edge of the grid; widen kde.sigma_min/sigma_max")
     print(f"sigma = {summary['sigma']:.5g} (validation {summary['validation_loglik']:.4f}), test {summary['test_loglik']:.4f}")
     write_json(snakemake.output.summary, summary)
     pd.DataFrame({"sigma": sigmas, "validation_loglik": lls}).to_csv(snakemake.output.curve, index=False, float_format="%.12g")
     VI.plot_kde_validation(sigmas, lls, summary["sigma"], snakemake.output.figure_validation)
-    lim = p.R + 4.0
-    VI.plot_density_panels(
-        {"true density": lambda x: VI.gmm_log_density(x, truth),
-         rf"KDE, $\sigma={summary['sigma']:.3g}$": lambda x: VI.kde_log_density(x, data["train"], summary["sigma"])},
-        lim, snakemake.output.figure_density)
+    VI.plot_kde_density(truth, data["train"], summary["sigma"], p.R + 4.0, snakemake.output.figure_density)
 
 
 if __name__ == "__main__":

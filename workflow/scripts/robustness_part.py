@@ -12,6 +12,10 @@ from vi_build import HEADLINE_PARTS, settings_from_config
 def main(snakemake):
     VI = load_vi(snakemake.input.code)
     part, seeds = snakemake.wildcards.part, snakemake.params.seeds
+    if "ebm" in snakemake.params.sections:  # the EBM's threads, as its own rule has them
+        import torch
+
+        torch.set_num_threads(snakemake.params.sections["ebm"]["threads"])
     runs = []
     for i, seed in enumerate(seeds, start=1):
         settings = settings_from_config(VI, snakemake.params.sections, seed=seed)

@@ -1,12 +1,15 @@
 """What only the build needs around VI.py (the grader's `python VI.py` never does):
 settings from the config's sections, the energy-based model as JSON, the EBM's
-training variants, and the headline numbers of the robustness study.
+training variants, and the headline numbers of the robustness study. The numbers the
+build adds to VI.py's are in vi_extras.
 
 Every function takes the VI module as loaded by the rule (common.load_vi), so the
 file a rule lists as input is the file that runs.
 """
 
-from dataclasses import asdict, fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass, replace
+
+import vi_extras
 
 
 # ----------------------------------------------------------------------------
@@ -36,17 +39,26 @@ def updated(defaults, values: dict):
 
 def settings_from_config(VI, sections: dict, seed: int | None = None):
     """VI.Settings from config sections (`data`, `em`, `kde`, `ebm`, `vi`, each whole or in
-    part): VI.py's defaults with these values put in, and the root seed if given."""
+    part): VI.py's defaults with these values put in (the ebm section's names as torch
+    classes, its build-only keys left out), and the root seed if given."""
+    if "ebm" in sections:
+        sections = {**sections, "ebm": vi_extras.ebm_settings_values(sections["ebm"])}
     settings = updated(VI.Settings(), sections)
     return settings if seed is None else replace(settings, seed=int(seed))
 
 
+def class_names(section: dict) -> dict:
+    """An ebm section with its torch classes by name, as VI.settings_json writes them."""
+    return {k: v.__name__ if callable(v) else v for k, v in vi_extras.ebm_settings_values(section).items()}
+
+
 def differences_from_defaults(defaults: dict, analysis: dict) -> list[str]:
     """The dotted config keys of `analysis` (the seed and the sections data, em, kde, ebm
-    without its variants, vi) whose value differs from `defaults`, VI.Settings as a nested
-    dict (asdict(VI.Settings()), or the "settings" that `python VI.py` writes to its
-    summary.json): empty when the build computes the grader's numbers. Lists and tuples
-    with equal items are equal."""
+    without its variants, vi) whose value differs from `defaults`, VI.py's settings as
+    JSON (VI.settings_json(VI.Settings()), or the "settings" that `python VI.py` writes to
+    its summary.json): empty when the build computes the grader's numbers. Lists and
+    tuples with equal items are equal. Of the build's own keys, only ebm.threads changes
+    VI.py's numbers: it must be the one thread of `python VI.py`."""
 
     def walk(default, value, where):
         if isinstance(default, dict):
@@ -56,7 +68,11 @@ def differences_from_defaults(defaults: dict, analysis: dict) -> list[str]:
         default, value = (tuple(v) if isinstance(v, (list, tuple)) else v for v in (default, value))
         return [] if default == value else [where]
 
-    return walk(defaults, analysis, "")
+    ebm = analysis.get("ebm", {})
+    differ = walk(defaults, {**analysis, "ebm": class_names(ebm)} if "ebm" in analysis else analysis, "")
+    if ebm.get("threads", vi_extras.PYTHON_VI_PY_THREADS) != vi_extras.PYTHON_VI_PY_THREADS:
+        differ.append("ebm.threads")
+    return differ
 
 
 # ----------------------------------------------------------------------------
@@ -64,21 +80,23 @@ def differences_from_defaults(defaults: dict, analysis: dict) -> list[str]:
 # ----------------------------------------------------------------------------
 
 
-def energy_to_dict(energy) -> dict:
-    """A JSON-ready description of a VI.ShallowEnergy: architecture and every tensor of its
-    state_dict (parameters and the fixed log_beta) as nested lists."""
+def energy_to_dict(energy, section: dict) -> dict:
+    """A JSON-ready description of a VI.ShallowEnergy trained with the config's ebm `section`:
+    architecture (the activation by its config name) and every tensor of its state_dict
+    (parameters and log_beta) as nested lists."""
     return {
-        "width": energy.width,
-        "activation": energy.activation,
+        "width": energy.hidden.out_features,
+        "activation": section["activation"],
         "input_scale": energy.input_scale,
-        "learn_base_var": energy.learn_base_var,
+        "learn_base_var": section["learn_base_var"],
         "state": {k: v.tolist() for k, v in energy.state_dict().items()},
     }
 
 
 def energy_from_dict(VI, d: dict):
     """The inverse of energy_to_dict, in VI.DTYPE (double precision)."""
-    energy = VI.ShallowEnergy(d["width"], d["activation"], 1.0, d["input_scale"], d["learn_base_var"])
+    activation = vi_extras.ACTIVATIONS[d["activation"]]
+    energy = VI.ShallowEnergy(d["width"], activation, 1.0, d["input_scale"], d["learn_base_var"])
     energy.load_state_dict({k: VI.to_tensor(v) for k, v in d["state"].items()})
     return energy
 
@@ -112,13 +130,26 @@ def describe_change(change: dict, base: dict) -> str:
     return ", ".join(parts)
 
 
-def ebm_variant(VI, data: dict, K: int, R: float, seed: int, base, name: str, change: dict, log=print) -> dict:
-    """Q1.6: the experiment again with the settings `base` (VI.EBMSettings) changed by `change`,
+def train_ebm_in_full(VI, data: dict, K: int, R: float, seed: int, section: dict, log=print):
+    """Q1.6-1.7 as the build runs it for the config's ebm `section` (or a variant's): torch on
+    section["threads"] threads, VI.ebm_experiment with progress lines every log_every steps,
+    then the checks of vi_extras. Returns (the energy, the trace, the summary of results/ebm)."""
+    import torch
+
+    torch.set_num_threads(section["threads"])
+    cfg = replace(VI.EBMSettings(), **vi_extras.ebm_settings_values(section))
+    progress = vi_extras.progress_printer(section["log_every"], section["importance_M"], log)
+    energy, trace, summary = VI.ebm_experiment(data, K, R, seed, cfg, progress=progress, log=log)
+    return energy, trace, {**vi_extras.ebm_extras(VI, energy, trace, summary, data, K, R, seed, section), **summary}
+
+
+def ebm_variant(VI, data: dict, K: int, R: float, seed: int, base: dict, name: str, change: dict, log=print) -> dict:
+    """Q1.6: the experiment again with the config's ebm section `base` changed by `change`,
     e.g. {"activation": "tanh"}, on the same data and importance sample. Its summary, with the
     variant's name, change and label."""
-    cfg = replace(base, **change, log_every=0)
-    _, _, summary = VI.ebm_experiment(data, K, R, seed, cfg, log=log)
-    summary.update(name=name, change=dict(change), label=describe_change(change, asdict(base)))
+    section = {**base, **change, "log_every": 0}
+    _, _, summary = train_ebm_in_full(VI, data, K, R, seed, section, log=log)
+    summary.update(name=name, change=dict(change), label=describe_change(change, base))
     log(
         f"{summary['label']}: validation {summary['validation_loglik']:.4f}, test {summary['test_loglik_is']:.4f} "
         f"(quadrature {summary['test_loglik_quad']:.4f}), A_is - A_quad {summary['A_is_minus_quad']:+.4f}, "
@@ -154,33 +185,19 @@ def headline_numbers(summary: dict) -> dict[str, float]:
 
 
 def headline_em_numbers(VI, s, log=print) -> dict[str, float]:
-    """EM's errors and the ELBO gaps of q uniform, per radius, for the seed of `s` (VI.Settings).
-
-    The same experiment functions as VI.run_homework with the same random streams, so for the
-    report's own seed these are the report's numbers; over other seeds they show the spread.
-    """
-    summary = {}
-    for R in s.data.R:
-        data = VI.make_datasets(s.seed, s.data.K, s.data.n, R)
-        _, summary[f"em_R{R:g}"] = VI.em_experiment(data, s.data.K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
-        rng = VI.rng_for(s.seed, "vi", "random_q", R)
-        summary[f"vi_elbo_R{R:g}"], _ = VI.elbo_experiment(data["test"], s.data.K, R, rng, random_q=1)
-    return headline_numbers(summary)
+    """EM's errors and the ELBO gaps of q uniform, per radius, for the seed of `s` (VI.Settings):
+    VI.py's appendix function, on the same random streams as the main results."""
+    return VI.seed_numbers_em(s)
 
 
 def headline_kde_numbers(VI, s, log=print) -> dict[str, float]:
     """The KDE's bandwidth and test gap to the truth (R = kde.R data) for the seed of `s`."""
-    data, truth = VI.make_datasets(s.seed, s.data.K, s.data.n, s.kde.R), VI.ring_gmm(s.data.K, s.kde.R)
-    grid = VI.log_grid(s.kde.sigma_min, s.kde.sigma_max, s.kde.sigma_num)
-    kde, _, _ = VI.kde_experiment(data, grid, s.kde.refine_num, truth)
-    return headline_numbers({"kde": kde})
+    return VI.seed_numbers_kde(s)
 
 
 def headline_ebm_numbers(VI, s, log=print) -> dict[str, float]:
     """The EBM's headline numbers for the seed of `s` (trained again on the R = kde.R data)."""
-    data = VI.make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
-    _, _, ebm = VI.ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, log_every=0), log=log)
-    return headline_numbers({"ebm": ebm})
+    return VI.seed_numbers_ebm(s, log=log)
 
 
 # The parts of the robustness study, each a job per seed: a change to the KDE's settings

@@ -5,10 +5,12 @@ and the figure of the per-point distributions."""
 
 import numpy as np
 from common import load_vi, logged, use_style, write_json
+from vi_extras import elbo_extras, use_bessel_for_any_radius
 
 
 def main(snakemake):
     VI = load_vi(snakemake.input.code)
+    use_bessel_for_any_radius(VI)
     use_style(snakemake.input.style)
     p = snakemake.params
     points, per_R, by_R = {}, {}, {}
@@ -16,6 +18,7 @@ def main(snakemake):
         points[R] = np.load(path)
         rng = VI.rng_for(p.seed, "vi", "random_q", R)
         by_R[f"{R:g}"], per_R[R] = VI.elbo_experiment(points[R], p.K, R, rng, p.elbo["random_q"])
+        by_R[f"{R:g}"].update(elbo_extras(VI, by_R[f"{R:g}"], per_R[R], points[R]))
         s = by_R[f"{R:g}"]
         print(f"R={R:g}: log p {s['log_p']:.4f}, ELBO posterior {s['elbo_posterior']:.4f}, "
               f"ELBO uniform {s['elbo_uniform']:.4f}, gap {s['gap_uniform']:.4f} +- {s['gap_uniform_sem']:.4f}")

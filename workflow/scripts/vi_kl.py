@@ -4,12 +4,14 @@ to p (moment matching for KL(p||q), a refined grid search for KL(q||p)). Writes 
 summary and the figure."""
 
 from common import load_vi, logged, use_style, write_json
+from vi_extras import kl_extras
 
 
 def main(snakemake):
     VI = load_vi(snakemake.input.code)
     use_style(snakemake.input.style)
     summary, curves = VI.kl_experiment(**snakemake.params.kl)
+    summary = kl_extras(VI, summary, snakemake.params.kl)
     q, fwd = summary["q"], summary["forward_fit"]
     print(f"q: KL(p||q) = {q['kl_pq']:.4f}, KL(q||p) = {q['kl_qp']:.4f} (ratio {q['ratio']:.1f})")
     print(f"forward fit N({fwd['mean']:.4f}, {fwd['sd']:.4f}^2): KL(p||q) = {fwd['kl_pq']:.4f}, KL(q||p) = {fwd['kl_qp']:.4f}")

@@ -4,12 +4,15 @@ Writes the summary (JSON), one CSV row per regime and K, and the figure."""
 
 import pandas as pd
 from common import load_vi, logged, use_style, write_json
+from vi_extras import ring_limit, use_bessel_for_any_radius
 
 
 def main(snakemake):
     VI = load_vi(snakemake.input.code)
+    use_bessel_for_any_radius(VI)
     use_style(snakemake.input.style)
     sweep = VI.sweep_experiment(snakemake.params.seed, **snakemake.params.sweep)
+    sweep["fixed_R"]["limits"] = ring_limit(VI, sweep["fixed_R"]["R"])
     write_json(snakemake.output.summary, sweep)
     rows = [{"regime": regime, **row} for regime in VI.SWEEP_REGIMES for row in sweep[regime]["rows"]]
     pd.DataFrame(rows).to_csv(snakemake.output.table, index=False)

@@ -1,0 +1,277 @@
+"""What the build computes beyond `python VI.py`: the numbers the report's text and tables
+quote that no question's answer needs, the extra checks of the energy-based model, and the
+mapping from the config's names ("tanh", "adamw") to the torch classes VI.py takes.
+
+The functions that compute take the VI module as loaded by the rule (common.load_vi) and call
+VI.py's own functions on the same random streams, so the numbers they add are those of the
+code in the zip. The glue scripts merge them into VI.py's summaries (the keys of results/*.json).
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+
+# ----------------------------------------------------------------------------
+# The config's names for VI.py's torch classes
+# ----------------------------------------------------------------------------
+
+ACTIVATIONS = {"relu": nn.ReLU, "softplus": nn.Softplus, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
+
+
+def sgd_with_momentum(params, lr: float, weight_decay: float) -> torch.optim.SGD:
+    """The config's optimizer "sgd": torch.optim.SGD with momentum 0.9."""
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": sgd_with_momentum}
+
+# Keys of the config's ebm section that VI.EBMSettings does not have: the fresh sample that
+# checks A after training, torch's thread count, the progress lines, and the variants.
+EBM_BUILD_ONLY = ("check_M", "threads", "log_every", "variants")
+
+# `python VI.py` runs torch on one thread (VI.main); a config with more threads may round differently.
+PYTHON_VI_PY_THREADS = 1
+
+
+def ebm_settings_values(section: dict) -> dict:
+    """A config `ebm` section (or a variant's changes) as VI.EBMSettings' values: names become
+    torch classes, the build's own keys are left out."""
+    out = {k: v for k, v in section.items() if k not in EBM_BUILD_ONLY}
+    if "activation" in out:
+        out["activation"] = ACTIVATIONS[out["activation"]]
+    if "optimizer" in out:
+        out["optimizer"] = OPTIMIZERS[out["optimizer"]]
+    return out
+
+
+def progress_printer(log_every: int, M: int, log=print):
+    """VI.train_ebm's `progress`: a line every log_every steps and at the last (None when 0)."""
+    if not log_every:
+        return None
+
+    def progress(step: int, trace: dict) -> None:
+        if step % log_every == 0 or step == len(trace["ess"]) - 1:
+            log(f"step {step:5d}: train {trace['train_loglik'][step]:9.4f}  validation "
+                f"{trace['validation_loglik'][step]:9.4f}  A_hat {trace['log_partition'][step]:9.4f}  "
+                f"ESS {trace['ess'][step]:7.0f} / {M}")
+
+    return progress
+
+
+# ----------------------------------------------------------------------------
+# Q1.2 and Q1.3: numbers of the text and tables
+# ----------------------------------------------------------------------------
+
+
+def gaussian_fit_log_likelihood(train: np.ndarray, test: np.ndarray) -> float:
+    """Mean log-likelihood on `test` of the single Gaussian fitted to `train` by maximum
+    likelihood: the yardstick for overlapping components."""
+    mean, cov = train.mean(axis=0), np.cov(train, rowvar=False, bias=True)
+    diff = test - mean
+    mahalanobis = np.sum(diff * np.linalg.solve(cov, diff.T).T, axis=1)
+    return float(np.mean(-0.5 * mahalanobis - math.log(2.0 * math.pi) - 0.5 * np.linalg.slogdet(cov)[1]))
+
+
+def em_extras(VI, summary: dict, data: dict) -> dict:
+    """Q1.2: how many distinct optima the restarts reached (to 4 decimals), the single Gaussian's
+    test log-likelihood, the spacing of neighbouring means and the true means."""
+    K, R = summary["K"], summary["R"]
+    return {
+        "distinct_optima": int(len(np.unique(np.round(summary["restart_log_likelihoods"], 4)))),
+        "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
+        "neighbour_spacing": VI.neighbour_spacing(K, R),
+        "means_true": VI.ring_gmm(K, R).means.tolist(),
+    }
+
+
+def kde_extras(sigma: float, sigmas: np.ndarray) -> dict:
+    """Q1.3: whether the chosen sigma is an end of the grid, and how many values were tried."""
+    return {"sigma_on_grid_edge": bool(sigma in (sigmas[0], sigmas[-1])), "grid_size": int(len(sigmas))}
+
+
+# ----------------------------------------------------------------------------
+# Q1.6-1.7: the energy-based model's extra checks
+# ----------------------------------------------------------------------------
+
+
+def per_point_energy_gradients(energy, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """grad_theta E_theta(x_m) for each row of x (M, 2): parameter name -> (M, *parameter shape)."""
+    params = {k: p.detach() for k, p in energy.named_parameters()}
+
+    def energy_at(p, x_m):  # E_theta(x_m) as a function of the parameters p (the buffers stay the model's)
+        return torch.func.functional_call(energy, p, (x_m[None],))[0]
+
+    return torch.func.vmap(torch.func.grad(energy_at), in_dims=(None, 0))(params, x)
+
+
+def self_normalised_estimate(values: torch.Tensor, log_w: torch.Tensor) -> torch.Tensor:
+    """F_hat = N_hat / D_hat = sum_m w_m f(x_m) / sum_m w_m for values f(x_m) of shape (M, ...)."""
+    return torch.tensordot(torch.softmax(log_w.detach(), dim=0), values, dims=1)
+
+
+def importance_grad_log_partition(VI, energy, x_q: torch.Tensor, log_q: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Q1.6 written out: F_hat with f = grad_theta E_theta, the estimate of grad A = E_{p_theta} grad E_theta."""
+    log_w = VI.importance_log_weights(energy, x_q, log_q)
+    return {k: self_normalised_estimate(g, log_w) for k, g in per_point_energy_gradients(energy, x_q).items()}
+
+
+def gradient_estimator_check(VI, energy, x: torch.Tensor, x_q: torch.Tensor, log_q: torch.Tensor) -> dict:
+    """Q1.6 in numbers: autograd's gradient of L_hat = mean E(x_i) - A_hat against the estimator
+    (1/n) sum_i grad E_theta(x_i) - N_hat / D_hat at the current parameters: the largest
+    absolute difference, the power of ten 10^k just above it (k >= -15), and the gradient's
+    largest entry for scale."""
+    names = [k for k, _ in energy.named_parameters()]
+    objective = energy(x).mean() - VI.importance_log_partition(VI.importance_log_weights(energy, x_q, log_q))
+    autograd = torch.autograd.grad(objective, [p for _, p in energy.named_parameters()])
+    data_term = per_point_energy_gradients(energy, x)
+    model_term = importance_grad_log_partition(VI, energy, x_q, log_q)
+    estimator = [data_term[k].mean(dim=0) - model_term[k] for k in names]
+    diff = max(float((a - e).abs().max()) for a, e in zip(autograd, estimator))
+    return {
+        "grad_estimator_max_abs_diff": diff,
+        "grad_estimator_diff_log10": math.floor(math.log10(max(diff, 1e-16))) + 1,
+        "grad_max_abs": max(float(a.abs().max()) for a in autograd),
+    }
+
+
+def ebm_extras(VI, energy, trace: dict, summary: dict, data: dict, K: int, R: float, seed: int, section: dict) -> dict:
+    """The EBM's checks beyond VI.evaluate_ebm, for the trained `energy` and its VI summary:
+    A_hat on a fresh sample of check_M points from q (its own stream), the quadrature at half
+    the resolution and on a box 1.5 times wider, the gradient estimator against autograd, and
+    the numbers the text quotes. `section` is the config's ebm section (or a variant's)."""
+    truth = VI.ring_gmm(K, R)
+    x_q = VI.sample_gmm(truth, section["importance_M"], VI.rng_for(seed, "ebm", "importance", R))
+    x_check = VI.sample_gmm(truth, section["check_M"], VI.rng_for(seed, "ebm", "importance-check", R))
+    with torch.no_grad():
+        log_w_check = VI.importance_log_weights(energy, VI.to_tensor(x_check),
+                                                VI.to_tensor(VI.gmm_log_density(x_check, truth)))
+    a_check, a_check_se = float(VI.importance_log_partition(log_w_check)), VI.importance_log_partition_se(log_w_check)
+    mean_energy, mean_energy_se = VI.mean_and_sem(VI.energy_values(energy, data["test"]))
+    gap, gap_se = VI.mean_and_sem(VI.gmm_log_density(data["test"], truth) - VI.energy_values(energy, data["test"]))
+    lim, num = R + section["quadrature_margin"], section["quadrature_num"]
+    out = {
+        "config": dict(section),
+        "ess_min_during_training": float(trace["ess"].min()),
+        **gradient_estimator_check(VI, energy, VI.to_tensor(data["train"]), VI.to_tensor(x_q),
+                                   VI.to_tensor(VI.gmm_log_density(x_q, truth))),
+        "n_parameters": int(sum(p.numel() for p in energy.parameters())),
+        "input_scale": energy.input_scale,
+        "check_M": len(x_check),
+        "ess_check": VI.effective_sample_size(log_w_check),
+        "quadrature_lim": lim,
+        "quadrature_num": num,
+        "quadrature_h": 2.0 * lim / (num - 1),
+        "A_quad_coarse": VI.quadrature_log_partition(energy, lim, (num - 1) // 2 + 1),
+        "A_quad_wide": VI.quadrature_log_partition(energy, 1.5 * lim, int(round(1.5 * (num - 1))) + 1),
+        "test_mean_energy_se": mean_energy_se,
+        "A_check": a_check,
+        "A_check_se": a_check_se,
+        "A_check_minus_quad": a_check - summary["A_quad"],
+        "test_loglik_check": mean_energy - a_check,
+        "test_loglik_check_se": math.hypot(mean_energy_se, a_check_se),
+        "gap_to_true_check": gap + a_check,
+        "gap_to_true_check_se": math.hypot(gap_se, a_check_se),
+    }
+    # The quadrature's own error: the largest change from halving the resolution or widening the
+    # box, as a power of ten that bounds it (for the text).
+    change = max(abs(out[k] - summary["A_quad"]) for k in ("A_quad_coarse", "A_quad_wide"))
+    out["quadrature_check_log10"] = math.floor(math.log10(max(change, 1e-15))) + 1
+    return out
+
+
+def ebm_kde_extras(VI, energy, summary: dict, data: dict, kde_sigma: float) -> dict:
+    """Q1.7: the EBM's paired lead over the KDE with A_hat on the training sample (is) and on the
+    fresh sample (check), beside VI.ebm_kde_comparison's lead with A by quadrature."""
+    log_p_kde = VI.kde_log_density(data["test"], data["train"], kde_sigma)
+    lead, lead_se = VI.mean_and_sem(VI.energy_values(energy, data["test"]) - log_p_kde)
+    out = {}
+    for key in ("is", "check"):
+        out[f"lead_over_kde_{key}"] = lead - summary[f"A_{key}"]
+        out[f"lead_over_kde_{key}_se"] = math.hypot(lead_se, summary[f"A_{key}_se"])
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Part 2: numbers of the text, and the Bessel function for any radius
+# ----------------------------------------------------------------------------
+
+
+def kl_normal_closed_form(m1: float, s1: float, m2: float, s2: float) -> float:
+    """KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2."""
+    return math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2.0 * s2**2) - 0.5
+
+
+def kl_extras(VI, summary: dict, kl: dict) -> dict:
+    """Q2.2's numbers for the text, merged into VI.kl_experiment's summary (`kl`: its settings):
+    the mass of p on the grid, the cost -log w_j of a q on mode j alone, KL(p || q)'s
+    cross-entropy terms, H(p), and the bound KL(q || p) <= min_j -log w_j + KL(q || N_j)."""
+    w, m, s, q_mean, q_sd = kl["p_weights"], kl["p_means"], kl["p_sds"], kl["q_mean"], kl["q_sd"]
+    x = np.linspace(kl["x_min"], kl["x_max"], kl["x_num"])
+    dx = float(x[1] - x[0])
+    log_p = VI.mixture_log_pdf(x, w, m, s)
+    out = {**summary, "q": dict(summary["q"])}
+    out["p_mass"] = float(np.trapezoid(np.exp(log_p), dx=dx))
+    out["mode_costs"] = [-math.log(wj) for wj in w]
+    out["grid"] = {"x_min": kl["x_min"], "x_max": kl["x_max"], "x_num": kl["x_num"], "dx": dx}
+    # KL(p || q) = -H(p) + sum_j w_j E_{N(m_j, s_j^2)}[-log q], each term in closed form for a Gaussian q.
+    out["q"]["cross_entropy_terms"] = [
+        wj * (math.log(q_sd) + 0.5 * math.log(2.0 * math.pi) + (sj**2 + (mj - q_mean) ** 2) / (2.0 * q_sd**2))
+        for wj, mj, sj in zip(w, m, s)
+    ]
+    out["entropy_p"] = float(-np.trapezoid(np.exp(log_p) * log_p, dx=dx))
+    # p >= w_j N(m_j, s_j^2) gives KL(q || p) <= -log w_j + KL(q || N(m_j, s_j^2)) for every j.
+    out["q"]["kl_qp_bound"] = min(-math.log(wj) + kl_normal_closed_form(q_mean, q_sd, mj, sj) for wj, mj, sj in zip(w, m, s))
+    return out
+
+
+def elbo_extras(VI, summary: dict, per: dict, x: np.ndarray) -> dict:
+    """Q2.3's numbers for the text and its checks, for the test points x of one radius and
+    VI.elbo_experiment's summary and per-point arrays: the exact expectation of L(Unif), log K,
+    the separated-components estimate of the gap, the closed form of L(Unif) and the gap as
+    KL(Unif || posterior) checked per point, the gap's range, exp(H) on average, and the K ->
+    infinity limit at the same radius (Q2.4)."""
+    K, R = summary["K"], summary["R"]
+    log_joint = VI.gmm_log_joint(x, VI.ring_gmm(K, R))
+    kl_uniform = VI.kl_categorical(np.full(K, -math.log(K)), VI.posterior_log_probs(log_joint))
+    return {
+        # E_p|x|^2 = R^2 + 2, so E_p L(Unif) = -log 2pi - 1 - R^2 exactly.
+        "elbo_uniform_expected": -math.log(2.0 * math.pi) - 1.0 - R**2,
+        "log_K": math.log(K),
+        # separated components: E log p ~ -log K - log 2pi - 1, so the uniform gap is about R^2 - log K
+        "gap_uniform_separated": R**2 - math.log(K),
+        "elbo_uniform_closed_form_error": float(np.max(np.abs(per["elbo_uniform"] - VI.elbo_uniform_ring(x, R)))),
+        "gap_uniform_kl_error": float(np.max(np.abs(per["gap_uniform"] - kl_uniform))),
+        "gap_uniform_min": float(per["gap_uniform"].min()),
+        "gap_uniform_max": float(per["gap_uniform"].max()),
+        "effective_components": float(np.mean(np.exp(per["posterior_entropy"]))),
+        "ring_limit": ring_limit(VI, R),
+    }
+
+
+def ring_limit(VI, R: float) -> dict:
+    """VI.fixed_R_limits with the mass of p_inf by the same quadrature (a check that it is 1)."""
+    return {**VI.fixed_R_limits(R), "mass": VI.ring_radial_expectation(np.ones_like, R)}
+
+
+def log_bessel_i0(z: np.ndarray) -> np.ndarray:
+    """log I_0(z) for z >= 0, finite for every z: numpy's i0 up to z = 500 (as VI.log_bessel_i0),
+    above it the asymptotic series I_0(z) ~ e^z / sqrt(2 pi z) (1 + 1/(8z) + 9/(128 z^2) +
+    225/(3072 z^3) + 11025/(98304 z^4)), whose next term is below 1e-14 there."""
+    z = np.abs(np.asarray(z, dtype=float))
+    out = np.empty_like(z)
+    small = z <= 500.0
+    out[small] = np.log(np.i0(z[small]))
+    big = z[~small]
+    series = 1.0 + 1.0 / (8 * big) + 9.0 / (128 * big**2) + 225.0 / (3072 * big**3) + 11025.0 / (98304 * big**4)
+    out[~small] = big - 0.5 * np.log(2.0 * np.pi * big) + np.log(series)
+    return out
+
+
+def use_bessel_for_any_radius(VI) -> None:
+    """Give the loaded VI module the log I_0 above, which stays finite beyond z = 700 where
+    numpy's i0 overflows: the config accepts any radius of the K sweep, the defaults stay
+    below z = 250, where both functions give the same numbers."""
+    VI.log_bessel_i0 = log_bessel_i0
