@@ -63,14 +63,15 @@ def _raise_stop(signum, frame):
 
 def config_files(args: list[str]) -> list[Path]:
     """The files given to --configfile/--configfiles in Snakemake's arguments (every word
-    after the option up to the next option, as Snakemake reads it)."""
+    after the option up to the next option, or the one after '=', as Snakemake reads them)."""
     files, taking = [], False
     for arg in args:
         if arg.startswith("-"):
-            name, _, value = arg.partition("=")
+            name, eq, value = arg.partition("=")
             taking = name in ("--configfile", "--configfiles")
-            if taking and value:
+            if taking and eq:  # --configfile=F: that one file (argparse takes no more words)
                 files.append(Path(value))
+                taking = False
         elif taking:
             files.append(Path(arg))
     return files
