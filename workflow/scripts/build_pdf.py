@@ -13,9 +13,10 @@ no mark (the last run failed, or was killed mid-way) starts from an empty folder
 a failed run (a full disk, a killed pdflatex, a package installed since) leaves a
 truncated .aux file and a latexmk database behind, which would make the next latexmk
 fail again on the old state or report "Nothing to do". After a failure the folder
-keeps only the log, so nothing of that run can block the next. latexmk itself decides,
-from the hashes of every file the last run read (its .fls and database), whether
-another pass is needed: the PDF is the one a build from an empty folder makes."""
+keeps only the log, so nothing of that run can block the next. latexmk runs with -g:
+every build makes at least one pdflatex pass (the PDF always comes from this job's run,
+never from latexmk judging the old one up to date), and latexmk decides from the .aux
+files whether another pass is needed: the PDF is the one an empty folder gives."""
 
 import json
 import os
@@ -130,7 +131,7 @@ def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, template
     """Run latexmk; return the PDF in `build_dir` or raise LatexError with the explanation."""
     require_tex()
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(date_epoch), FORCE_SOURCE_DATE="1")
-    cmd = ["latexmk", "-r", str(latexmkrc), f"-outdir={build_dir}", str(tex)]
+    cmd = ["latexmk", "-r", str(latexmkrc), "-g", f"-outdir={build_dir}", str(tex)]
     settings = json.dumps({"command": cmd, "date_epoch": date_epoch, "latexmkrc": Path(latexmkrc).read_text()})
     kept = prepare(build_dir, settings)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
