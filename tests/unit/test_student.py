@@ -79,7 +79,8 @@ def test_the_reminder_names_what_is_still_a_placeholder(config):
 def test_the_checks_summary_says_plainly_that_a_zip_at_the_placeholders_is_not_ready(config, tmp_path):
     both = readiness(config["student"], Path("results/your_net_id.zip"))
     assert both.startswith("NOT READY to submit: student.name is still the placeholder 'Your Name' and "
-                           "student.net_id is still the placeholder 'your_net_id' of config/config.yaml, so ")
+                           "student.net_id is still the placeholder 'your_net_id' of config/config.yaml, which the "
+                           "title page, the PDF's author and the zip's name show; ")
     assert "zip's name" in both and "--config 'student={name: Ada Lovelace, net_id: al123}'" in both and "\n" not in both
     name_only = readiness({"name": PLACEHOLDERS["name"], "net_id": "al123"}, Path("results/al123.zip"))
     assert name_only.startswith("NOT READY to submit: student.name is still the placeholder 'Your Name' of")

@@ -204,10 +204,11 @@ def readiness(student: dict, zip_path: Path) -> str:
     if not unset:
         return f"READY to submit: {zip_path} (for {student.get('name')}, NetID {student.get('net_id')})"
     what = " and ".join(f"student.{key} is still the placeholder {value!r}" for key, value in unset)
-    shown = {"name": "the title page and the PDF's author", "net_id": "the title page, the PDF's author and the zip's name"}
+    where = ("the title page, the PDF's author and the zip's name" if student.get("net_id") == PLACEHOLDERS["net_id"]
+             else "the title page and the PDF's author")
     return (
-        f"NOT READY to submit: {what} of config/config.yaml, so {' and '.join(dict.fromkeys(shown[k] for k, _ in unset))} "
-        "show it; set your name and NetID there or with --config 'student={name: Ada Lovelace, net_id: al123}' and rerun"
+        f"NOT READY to submit: {what} of config/config.yaml, which {where} show; set your name and NetID "
+        "there or with --config 'student={name: Ada Lovelace, net_id: al123}' and rerun"
     )
 
 
