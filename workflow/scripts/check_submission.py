@@ -3,7 +3,10 @@ the names and contents, that the PDF's title page and metadata show the zip's
 NetID, and that its VI.py is the file the grader's run (rule grader_run:
 `python VI.py` alone in an empty folder) ran without error. Any failure fails the
 build with the reason; the report lists each check. The PDF's text is read with
-pypdf (pure Python), so the build needs no PDF tools beyond TeX."""
+pypdf (pure Python), so the build needs no PDF tools beyond TeX. pypdf is imported where
+the PDF is read: the Snakefile's onsuccess imports this module for the reminder alone."""
+
+from __future__ import annotations
 
 import hashlib
 import json
@@ -14,7 +17,6 @@ import zipfile
 from pathlib import Path
 
 from common import logged, read_json
-from pypdf import PdfReader
 
 EXPECTED = {"theory.pdf", "VI.py"}
 # The student section of config/config.yaml as shipped: a build with either value
@@ -45,15 +47,19 @@ def check_names(zip_path: Path, net_id: str) -> list[str]:
 def pdf_text(pdf: Path, cache: Path | None = None) -> list[str]:
     """The text of each page of `pdf`, whitespace runs collapsed to one space (with `cache`,
     the pages unchanged since the last call reuse their text: see PageTextCache)."""
+    from pypdf import PdfReader
+
     return page_texts(PdfReader(pdf), PageTextCache(cache))
 
 
 def pdf_author(pdf: Path) -> str:
     """The author field of the PDF's metadata ('' when there is none)."""
+    from pypdf import PdfReader
+
     return reader_author(PdfReader(pdf))
 
 
-def reader_author(reader: PdfReader) -> str:
+def reader_author(reader: PdfReader) -> str:  # noqa: F821 (pypdf's, imported where a PDF is read)
     return (reader.metadata or {}).get("/Author", "") or ""
 
 
@@ -143,7 +149,7 @@ class PageTextCache:
         os.replace(tmp, self.path)
 
 
-def page_texts(reader: PdfReader, cache: PageTextCache) -> list[str]:
+def page_texts(reader: PdfReader, cache: PageTextCache) -> list[str]:  # noqa: F821
     """The text of each page, whitespace runs collapsed to one space, reused from `cache`
     for pages unchanged since it was saved; the cache is saved with this PDF's pages."""
     fingerprints = PageFingerprints()
@@ -164,6 +170,8 @@ def check_pdf(pdf: Path, questions: list[str], net_id: str, cache: Path | None =
     in its author metadata (its text read once, reusing `cache`'s pages: see PageTextCache)."""
     if not pdf.read_bytes().startswith(b"%PDF-"):
         raise SubmissionError("theory.pdf is not a PDF file")
+    from pypdf import PdfReader
+
     reader = PdfReader(pdf)
     text_cache = PageTextCache(cache)
     pages = page_texts(reader, text_cache)
