@@ -6,8 +6,6 @@ build with the reason; the report lists each check. The PDF's text is read with
 pypdf (pure Python), so the build needs no PDF tools beyond TeX. pypdf is imported where
 the PDF is read: the Snakefile's onsuccess imports this module for the reminder alone."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os
@@ -59,7 +57,7 @@ def pdf_author(pdf: Path) -> str:
     return reader_author(PdfReader(pdf))
 
 
-def reader_author(reader: PdfReader) -> str:  # noqa: F821 (pypdf's, imported where a PDF is read)
+def reader_author(reader: "PdfReader") -> str:  # noqa: F821 (pypdf's, imported where a PDF is read)
     return (reader.metadata or {}).get("/Author", "") or ""
 
 
@@ -149,7 +147,7 @@ class PageTextCache:
         os.replace(tmp, self.path)
 
 
-def page_texts(reader: PdfReader, cache: PageTextCache) -> list[str]:  # noqa: F821
+def page_texts(reader: "PdfReader", cache: "PageTextCache") -> list[str]:  # noqa: F821
     """The text of each page, whitespace runs collapsed to one space, reused from `cache`
     for pages unchanged since it was saved; the cache is saved with this PDF's pages."""
     fingerprints = PageFingerprints()
