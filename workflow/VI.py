@@ -905,8 +905,9 @@ def plot_ebm_results(energy: ShallowEnergy, trace: dict, summary: dict, data: di
     references = {"true GMM": em_mean_log_likelihood(data["validation"], truth),
                   "KDE": kde_log_likelihood(data["validation"], data["train"], kde_sigma)}
     plot_ebm_training(trace, summary["best_step"], references, paths["training"])
-    densities = {"true density": lambda x: gmm_log_density(x, truth),  # label -> log-density function
-                 "EBM": lambda x: energy_values(energy, x) - summary["A_quad"],  # A by quadrature: right even where importance sampling fails
+    # label -> log-density function; the EBM with A by quadrature, right even where importance sampling fails
+    densities = {"true density": lambda x: gmm_log_density(x, truth),
+                 "EBM": lambda x: energy_values(energy, x) - summary["A_quad"],
                  rf"KDE, $\sigma={kde_sigma:.3g}$": lambda x: kde_log_density(x, data["train"], kde_sigma)}
     plot_density_panels(densities, summary["R"] + 4.0, paths["density"])
     plot_log_density_slices(densities, summary["R"], paths["slices"])

@@ -1,6 +1,7 @@
 """The student's section of the config: which names and NetIDs the schema accepts, the
-reminder a build at config/config.yaml's placeholders ends with, and how the grader's
-check finds the NetID in the PDF's text."""
+reminder a build at config/config.yaml's placeholders ends with, the check's summary that
+says the zip is not ready to submit while they are set, and how the grader's check finds
+the NetID in the PDF's text."""
 
 import copy
 import re
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from check_submission import PLACEHOLDERS, names_net_id, student_reminder
+from check_submission import PLACEHOLDERS, check_names, names_net_id, readiness, student_reminder
 from config_check import ConfigError, validate_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,30 @@ def test_the_reminder_names_what_is_still_a_placeholder(config):
     assert student_reminder({"name": "Ada Lovelace", "net_id": PLACEHOLDERS["net_id"]}).startswith("Reminder: student.net_id ")
     assert student_reminder({"name": PLACEHOLDERS["name"], "net_id": "al123"}).startswith("Reminder: student.name ")
     assert student_reminder({"name": "Ada Lovelace", "net_id": "al123"}) is None
+
+
+def test_the_checks_summary_says_plainly_that_a_zip_at_the_placeholders_is_not_ready(config, tmp_path):
+    both = readiness(config["student"], Path("results/your_net_id.zip"))
+    assert both.startswith("NOT READY to submit: student.name is still the placeholder 'Your Name' and "
+                           "student.net_id is still the placeholder 'your_net_id' of config/config.yaml, which the "
+                           "title page, the PDF's author and the zip's name show; ")
+    assert "zip's name" in both and "--config 'student={name: Ada Lovelace, net_id: al123}'" in both and "\n" not in both
+    name_only = readiness({"name": PLACEHOLDERS["name"], "net_id": "al123"}, Path("results/al123.zip"))
+    assert name_only.startswith("NOT READY to submit: student.name is still the placeholder 'Your Name' of")
+    assert "net_id is still" not in name_only and "zip's name" not in name_only
+    net_id_only = readiness({"name": "Ada Lovelace", "net_id": PLACEHOLDERS["net_id"]}, Path("results/your_net_id.zip"))
+    assert net_id_only.startswith("NOT READY to submit: student.net_id is still the placeholder 'your_net_id' of")
+    ready = readiness({"name": "Ada Lovelace", "net_id": "al123"}, Path("results/al123.zip"))
+    assert ready == "READY to submit: results/al123.zip (for Ada Lovelace, NetID al123)"
+
+    import zipfile
+
+    zip_path = tmp_path / "your_net_id.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("theory.pdf", "%PDF-")
+        zf.writestr("VI.py", "")
+    assert check_names(zip_path, "your_net_id")[0] == (
+        "name your_net_id.zip: matches student.net_id, which is still the placeholder (see the last line)")  # not "ok"
 
 
 def test_the_net_id_is_found_as_a_whole_word_after_its_label():

@@ -162,8 +162,11 @@ rule check_submission:
     output:
         report=f"results/check/{NET_ID}.txt",
     params:
-        net_id=NET_ID,
+        student={key: config["student"][key] for key in ("name", "net_id")},  # in the schema's order
         questions=["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4"],
+        # The text of the last checked PDF's pages (check_submission.PageTextCache): outside the
+        # DAG, read only where a page's objects are unchanged, so it never decides a result.
+        text_cache="results/check/.pdf_text.json",
     log: "results/logs/check_submission.log"
     benchmark: "results/benchmarks/check_submission.tsv"
     localrule: True

@@ -5,11 +5,20 @@ preamble clears the trailer ID). On a LaTeX error it prints the TeX message firs
 then the offending line of the rendered file and the line of report/theory.tex.j2
 it came from, and leaves no PDF behind.
 
-Every build starts from an empty scratch folder: a failed run (a full disk, a killed
-pdflatex, a package installed since) leaves a truncated .aux file and a latexmk
-database behind, which would make the next latexmk fail again on the old state or
-report "Nothing to do". The folder is kept after a failure, for its log."""
+The scratch folder (results/report/build, outside the DAG: no rule names its files)
+keeps the .aux, .fls and latexmk database of the last SUCCESSFUL run, so that a text
+edit whose cross-references are unchanged needs one pdflatex pass instead of the two
+that an empty folder takes. A success leaves the mark SUCCEEDED in it; a build finding
+no mark (the last run failed, or was killed mid-way) starts from an empty folder, since
+a failed run (a full disk, a killed pdflatex, a package installed since) leaves a
+truncated .aux file and a latexmk database behind, which would make the next latexmk
+fail again on the old state or report "Nothing to do". After a failure the folder
+keeps only the log, so nothing of that run can block the next. latexmk runs with -g:
+every build makes at least one pdflatex pass (the PDF always comes from this job's run,
+never from latexmk judging the old one up to date), and latexmk decides from the .aux
+files whether another pass is needed: the PDF is the one an empty folder gives."""
 
+import json
 import os
 import re
 import shutil
@@ -92,20 +101,51 @@ def explain_unplaced(error: str | None, log_text: str, output: str) -> str:
     return "\n".join(lines) + f"\nend of the log:\n{tail}"
 
 
+SUCCEEDED = "SUCCEEDED"  # the mark of a scratch folder whose last latexmk run succeeded
+
+
+def prepare(build_dir: Path, settings: str) -> bool:
+    """Make `build_dir` ready for latexmk: keep the state of the last run if it succeeded with
+    the same `settings` (True), else start from an empty folder (False). latexmk compares the
+    files a run read, not its environment nor its rc file: `settings` names those (the date
+    pdfTeX writes, the latexmkrc's content), and a change of them starts afresh. The mark is
+    taken away before the run, so a run that is killed leaves a folder the next one empties."""
+    mark = build_dir / SUCCEEDED
+    same = mark.is_file() and mark.read_text() == settings
+    if same:
+        mark.unlink()
+        return True
+    shutil.rmtree(build_dir, ignore_errors=True)
+    build_dir.mkdir(parents=True)
+    return False
+
+
+def keep_only(build_dir: Path, name: str) -> None:
+    """After a failure: remove every file of `build_dir` except `name` (the log, for reading)."""
+    for path in build_dir.iterdir():
+        if path.name != name:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
 def build(tex: Path, build_dir: Path, latexmkrc: Path, date_epoch: int, templates: list[Path]) -> Path:
     """Run latexmk; return the PDF in `build_dir` or raise LatexError with the explanation."""
     require_tex()
-    shutil.rmtree(build_dir, ignore_errors=True)  # no state of an earlier run (see the docstring)
-    build_dir.mkdir(parents=True)
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(date_epoch), FORCE_SOURCE_DATE="1")
-    cmd = ["latexmk", "-r", str(latexmkrc), f"-outdir={build_dir}", str(tex)]
+    cmd = ["latexmk", "-r", str(latexmkrc), "-g", f"-outdir={build_dir}", str(tex)]
+    settings = json.dumps({"command": cmd, "date_epoch": date_epoch, "latexmkrc": Path(latexmkrc).read_text()})
+    kept = prepare(build_dir, settings)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     log = build_dir / f"{tex.stem}.log"
     print(proc.stdout[-4000:])
-    if proc.returncode != 0:
+    passes = len(re.findall(r"^Latexmk: Run number \d+ of rule 'pdflatex'", proc.stdout + proc.stderr, re.M))
+    pdf = build_dir / f"{tex.stem}.pdf"
+    if proc.returncode != 0 or not pdf.is_file():
         log_text = log.read_text(errors="replace") if log.exists() else ""
+        keep_only(build_dir, log.name)  # nothing of a failed run is reused (see the docstring)
         raise LatexError(explain_error(log_text, tex, templates, proc.stdout + proc.stderr))
-    return build_dir / f"{tex.stem}.pdf"
+    (build_dir / SUCCEEDED).write_text(settings)
+    print(f"pdflatex passes: {passes} ({'from the state of the last successful build' if kept else 'from an empty folder'})")
+    return pdf
 
 
 def main(snakemake):

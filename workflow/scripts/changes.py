@@ -58,13 +58,22 @@ def markdown(rows: list[dict], first_build: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_after_run(path, started: float) -> None:
-    """At the end of a successful run: the change table if this run wrote it, else one line."""
+def after_run_text(path, started: float) -> str | None:
+    """What a run that started at `started` (a time.time()) changed: the change table if the
+    run wrote it, else one line; None before the first build. (Printed at the end of a
+    successful run, and by the watch mode, workflow/watch.py, after each of its builds.)"""
     path = Path(path)
     if path.exists() and path.stat().st_mtime >= started:
-        print(path.read_text().replace("# Changes\n\n", "Changes of the headline numbers:\n"), end="")
-    elif path.exists():
-        print("No headline number was recomputed in this run.")
+        return path.read_text().replace("# Changes\n\n", "Changes of the headline numbers:\n")
+    if path.exists():
+        return "No headline number was recomputed in this run.\n"
+    return None
+
+
+def print_after_run(path, started: float) -> None:
+    """At the end of a successful run: the change table if this run wrote it, else one line."""
+    if text := after_run_text(path, started):
+        print(text, end="")
 
 
 def main(snakemake):
