@@ -838,6 +838,21 @@ def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.o
     raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
 
 
+def kept_step(validation_loglik: np.ndarray, tol: float = 1e-3) -> int:
+    """The step whose model is kept: the earliest step whose validation log-likelihood is within
+    `tol` nats (per point) of the best of the run.
+
+    Model selection on the validation set alone, as the best step is, but stable: near its top the
+    validation curve is flat to well under a thousandth of a nat over hundreds of steps, so the
+    argmax jumps between distant steps on last-bit differences (other CPU kernels), while the
+    first step to come within 1e-3 of the top is where the curve still rises. The models it
+    passes over are better on validation by less than 1e-3 nats, far below the validation
+    log-likelihood's standard error (about 0.03 nats at n' = 1000): no evidence that they are better.
+    """
+    v = np.asarray(validation_loglik, dtype=float)
+    return int(np.argmax(v >= v.max() - tol))
+
+
 def train_ebm(
     energy: ShallowEnergy,
     train: torch.Tensor,
@@ -847,18 +862,18 @@ def train_ebm(
     cfg: EBMSettings,
     log=print,
 ) -> tuple[dict[str, np.ndarray], int]:
-    """Full-batch gradient ascent on L_hat for cfg.steps steps, keeping the best validation model.
+    """Full-batch gradient ascent on L_hat for cfg.steps steps, keeping a model chosen on validation.
 
     Step k evaluates the parameters after k updates: the training objective L_hat, the
     validation log-likelihood (1/n') sum_j E_theta(x'_j) - A_hat, A_hat itself and the ESS of
-    the importance weights. `energy` is left at the step with the highest validation
-    log-likelihood. Returns (trace of those four quantities, each of shape (steps,), best step).
+    the importance weights. `energy` is left at the step `kept_step` chooses from the validation
+    log-likelihoods. Returns (trace of those four quantities, each of shape (steps,), kept step).
     """
     opt = make_optimizer(energy.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay)
     n, n_val = len(train), len(validation)
     x_all = torch.cat([train, validation, x_q])  # one forward pass per step serves all three sets
     trace = {k: np.empty(cfg.steps) for k in ("train_loglik", "validation_loglik", "log_partition", "ess")}
-    best_val, best_step, best_state = -math.inf, -1, None
+    states = []  # the parameters at every step (a few hundred numbers each)
     for step in range(cfg.steps):
         e = energy(x_all)
         log_w = e[n + n_val :] - log_q
@@ -867,9 +882,7 @@ def train_ebm(
         val = (e[n : n + n_val].mean() - a_hat).item()  # no gradient flows from the validation points
         trace["train_loglik"][step], trace["validation_loglik"][step] = objective.item(), val
         trace["log_partition"][step], trace["ess"][step] = a_hat.item(), effective_sample_size(log_w)
-        if val > best_val:
-            best_val, best_step = val, step
-            best_state = {k: v.detach().clone() for k, v in energy.state_dict().items()}
+        states.append({k: v.detach().clone() for k, v in energy.state_dict().items()})
         if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.steps - 1):
             log(
                 f"step {step:5d}: train {trace['train_loglik'][step]:9.4f}  validation {val:9.4f}  "
@@ -878,7 +891,8 @@ def train_ebm(
         opt.zero_grad()
         (-objective).backward()
         opt.step()
-    energy.load_state_dict(best_state)
+    best_step = kept_step(trace["validation_loglik"])
+    energy.load_state_dict(states[best_step])
     return trace, best_step
 
 

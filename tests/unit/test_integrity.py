@@ -229,9 +229,9 @@ def test_cpu_kernels_are_pinned_where_avx2_runs_and_a_users_setting_is_kept(monk
     import common
 
     monkeypatch.setattr(common, "cpu_flags", lambda: {"sse2", "avx2", "fma"})
-    env = {"MKL_CBWR": "COMPATIBLE"}
+    env = {"MKL_CBWR": "AUTO"}  # a user's own choice, not the pinned one
     added = common.pin_cpu_kernels(env)
-    assert env["MKL_CBWR"] == "COMPATIBLE" and "MKL_CBWR" not in added
+    assert env["MKL_CBWR"] == "AUTO" and "MKL_CBWR" not in added
     assert env["ATEN_CPU_CAPABILITY"] == "avx2" and env["OPENBLAS_CORETYPE"] == "Haswell"
     monkeypatch.setattr(common, "cpu_flags", lambda: {"neon"})
     assert common.pin_cpu_kernels(other := {}) == {} and other == {}

@@ -294,13 +294,18 @@ def _stop_children_and_exit(signum, frame) -> None:
 
 # Every library picks its kernels by the CPU's instruction set at run time; AVX-512 and AVX2
 # kernels round differently in the last bits, and 2,000 Adam steps of the EBM turn those
-# bits into other printed numbers (kept step, partition function, a variant's sentence).
-# Pinned to the AVX2 level, every x86-64 machine with AVX2 and FMA (most since 2013, AVX-512
-# ones included) runs the same kernels. A setting already in the environment is kept.
+# bits into other printed numbers (partition function, a variant's sentence). Pinned to
+# the AVX2 level, every x86-64 machine with AVX2 and FMA (most since 2013, AVX-512 ones
+# included), Intel or AMD, runs the same kernels (docs/reproducibility.md says how this was
+# checked). A setting already in the environment is kept.
 CPU_KERNELS = {
     "ATEN_CPU_CAPABILITY": "avx2",  # torch's own kernels (elementwise, reductions)
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # numpy's exp, log, sums
-    "MKL_CBWR": "AVX2",  # MKL (torch's matrix products): its code path, not the CPU's best
+    # MKL (torch's matrix products): COMPATIBLE is MKL's one code path that is the same on
+    # Intel and other vendors' CPUs. Its AVX2 path exists on Intel CPUs only: elsewhere MKL
+    # silently takes its AUTO path instead, which is why MKL_CBWR=AVX2 gave other EBM bytes
+    # on an Intel Xeon than on an AMD EPYC.
+    "MKL_CBWR": "COMPATIBLE",
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN (torch's linear layers)
     "OPENBLAS_CORETYPE": "Haswell",  # OpenBLAS (numpy's matrix products)
 }
