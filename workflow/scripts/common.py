@@ -311,6 +311,24 @@ CPU_KERNELS = {
 }
 
 
+# Other kernels: those of a CPU without AVX2 (an older x86, or as an ARM laptop computes),
+# forced on this one. The build measures how far the EBM's printed numbers move under them
+# (rule ebm_machine_spread); tests/bench/bench.py --other-kernels builds everything under them.
+OTHER_CPU_KERNELS = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+    "MKL_CBWR": "COMPATIBLE",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "OPENBLAS_CORETYPE": "Sandybridge",
+}
+
+
+def other_kernels_environment(environ=os.environ) -> dict:
+    """A copy of `environ` in which OTHER_CPU_KERNELS replace the pinned (or a user's) kernels,
+    for a fresh process: a library chooses its kernels when it is loaded."""
+    return {**environ, **OTHER_CPU_KERNELS}
+
+
 def cpu_flags() -> set[str]:
     """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
     try:
