@@ -23,6 +23,7 @@ rule provenance:
         table=report("results/tables/config.tex", caption="../report/table_config.rst", category="Reproducibility"),
     params:
         config=configuration_shown(config),
+        build_config=config,  # all of it, canonical: stored in the PDF for workflow/scripts/ta_compare.py
         command="bash workflow/setup.sh && .venv/bin/snakemake --cores 4",
     log:
         "results/logs/provenance.log",
