@@ -54,6 +54,18 @@ def digests(repo: Path) -> dict[str, str]:
     return out
 
 
+def largest_json_difference(a: Path, b: Path) -> float | None:
+    """The largest absolute difference between the numbers at the same places of two JSON
+    files (None when they are not JSON, or hold different keys)."""
+    from grader_agreement import numeric_leaves
+
+    try:
+        x, y = numeric_leaves(json.loads(a.read_text())), numeric_leaves(json.loads(b.read_text()))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return max((abs(x[k] - y[k]) for k in x), default=0.0) if x.keys() == y.keys() else None
+
+
 def ebm_numbers(repo: Path) -> dict[str, dict]:
     """Model name ("default" or a variant's name) -> its summary (the main one merged with its
     KDE comparison)."""
@@ -99,14 +111,17 @@ def main(argv=None) -> int:
         a, b = digests(pinned_repo), digests(other_repo)
         pinned, other = ebm_numbers(pinned_repo), ebm_numbers(other_repo)
         sub, reb = tokens(pdf_text(other_repo / "results" / "theory.pdf")), tokens(pdf_text(pinned_repo / "results" / "theory.pdf"))
+        moved = {p: largest_json_difference(pinned_repo / p, other_repo / p)
+                 for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p) and p.startswith(KERNEL_FREE)}
 
     print("other kernels: " + " ".join(f"{k}={v!r}" for k, v in OTHER_CPU_KERNELS.items()))
     differ = [p for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
     print(f"result files that differ: {len(differ)} of {len(a)}")
     for p in differ:
         print(f"  {p}")
-    moved = [p for p in differ if p.startswith(KERNEL_FREE)]
-    print(f"EM, KDE, Part 2 and data results: {'identical' if not moved else 'DIFFER: ' + ', '.join(moved)}")
+    print(f"EM, KDE, Part 2 and data result files: {'identical' if not moved else 'these differ:'}")
+    for p, d in moved.items():
+        print(f"  {p}: largest difference of a number {d:.3g}" if d is not None else f"  {p}: (not JSON)")
 
     print("\nprinted EBM numbers, largest |pinned - other|:")
     print(f"  {'number':26}{'default model':>15}{'variants':>12}{'variants/se':>13}")
