@@ -1,6 +1,11 @@
 """Benchmark of the build, run on demand (not part of the test suite):
 
     .venv/bin/python tests/bench/bench.py [--repeats 3] [--cores 4]
+    .venv/bin/python tests/bench/bench.py --other-kernels [--cores 2] [--pinned DIR]
+
+The second form times nothing: it builds the default configuration with the pinned CPU
+kernels and with other ones and prints the largest difference of each printed EBM number
+between the two builds (tests/bench/kernel_spread.py).
 
 In a temporary copy of the repository, with the default configuration, it times
 (median of --repeats runs each):
@@ -179,7 +184,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cores", type=int, default=4)
+    parser.add_argument("--other-kernels", action="store_true", help="the machine spread instead of timings")
+    parser.add_argument("--pinned", help="with --other-kernels: a repository whose default build is finished")
     args = parser.parse_args(argv)
+    if args.other_kernels:
+        import kernel_spread
+
+        return kernel_spread.main(["--cores", str(args.cores)] + (["--pinned", args.pinned] if args.pinned else []))
     snakemake = [SNAKEMAKE, "--cores", str(args.cores)]
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         repo = copy_repo(Path(tmp))

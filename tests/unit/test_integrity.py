@@ -131,9 +131,9 @@ def test_cpu_kernels_are_pinned_where_avx2_runs_and_a_users_setting_is_kept(monk
     import cpu_kernels
 
     monkeypatch.setattr(cpu_kernels, "cpu_flags", lambda: {"sse2", "avx2", "fma"})
-    env = {"MKL_CBWR": "COMPATIBLE"}
+    env = {"MKL_CBWR": "AUTO"}  # a user's own choice, not the pinned one
     added = cpu_kernels.pin_cpu_kernels(env)
-    assert env["MKL_CBWR"] == "COMPATIBLE" and "MKL_CBWR" not in added
+    assert env["MKL_CBWR"] == "AUTO" and "MKL_CBWR" not in added
     assert env["ATEN_CPU_CAPABILITY"] == "avx2" and env["OPENBLAS_CORETYPE"] == "Haswell"
     monkeypatch.setattr(cpu_kernels, "cpu_flags", lambda: {"neon"})
     assert cpu_kernels.pin_cpu_kernels(other := {}) == {} and other == {}

@@ -70,6 +70,28 @@ rule ebm_kde:
     script: "../scripts/ebm_kde.py"
 
 
+rule ebm_machine_spread:
+    message:
+        "Q1.7: the energy-based model trained again on other CPU kernels: how far its printed numbers move"
+    input:
+        **split_files(KDE_R),
+        summary=rules.ebm.output.summary,
+        comparison=rules.ebm_kde.output.comparison,
+        kde=rules.kde.output.summary,
+        **code("machine_spread", "vi_build", "vi_extras", "cpu_kernels"),
+    output:
+        spread="results/ebm/machine_spread.json",
+    params:
+        seed=section("seed"),
+        K=section("data/K"),
+        R=float(config["kde"]["R"]),
+        ebm=settings_section(config, "ebm"),
+    log: "results/logs/ebm_machine_spread.log"
+    benchmark: "results/benchmarks/ebm_machine_spread.tsv"
+    conda: "../../environment.yml"
+    script: "../scripts/machine_spread.py"
+
+
 rule ebm_figures:
     message:
         "Q1.6-1.7: training curves and learned density of the energy-based model"

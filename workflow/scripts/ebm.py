@@ -1,6 +1,6 @@
 """Q1.6-1.7: the energy-based model on the KDE's data. Trains the shallow energy by
 importance sampling with the true mixture as proposal (one sample, reused at every
-step), keeps the best validation step, and evaluates it: A three ways (the training
+step), keeps the model chosen on validation (VI.kept_step), and evaluates it: A three ways (the training
 sample, a fresh larger sample, quadrature) and the test log-likelihood beside the
 true density's. Writes the summary, the model's parameters and the training trace;
 the log shows progress and the project's targets for the EBM."""

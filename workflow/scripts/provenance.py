@@ -1,7 +1,11 @@
 """The reproducibility statement of the PDF: the configuration values that
 shaped the results, the versions of the Python packages and of TeX, and the
-command that rebuilds the PDF. Writes a JSON file and a LaTeX table."""
+command that rebuilds the PDF. Writes a JSON file and a LaTeX table; the table
+also stores the whole configuration in the PDF's document information (entry
+/BuildConfiguration), which workflow/scripts/ta_compare.py reads to rebuild the
+document a submission's PDF states."""
 
+import json
 import platform
 import subprocess
 from importlib import metadata
@@ -49,6 +53,18 @@ def two_column_table(settings: dict[str, str]) -> str:
     return table.style.hide(axis="index").to_latex(hrules=True, column_format="ll@{\\hspace{2em}}ll")
 
 
+def pdf_info_entry(config: dict, width: int = 64) -> str:
+    r"""pdfTeX's \pdfinfo with the entry /BuildConfiguration: `config` (the whole canonical
+    configuration, student and report included) as JSON, in a UTF-16BE hex string with its
+    byte order mark, which any character of a name survives (TeX sees only hex digits, and
+    a PDF reader ignores the line breaks inside it). Not printed: a custom entry of the
+    document information, beside /Author and /Title."""
+    text = json.dumps(config, ensure_ascii=False, separators=(",", ":"))
+    digits = "FEFF" + text.encode("utf-16-be").hex().upper()
+    lines = "\n".join(digits[i : i + width] for i in range(0, len(digits), width))
+    return f"\\pdfinfo{{/BuildConfiguration <{lines}>}}%\n"
+
+
 def main(snakemake):
     versions = {"python": platform.python_version(), **{p: metadata.version(p) for p in PACKAGES}}
     tools = {"pdflatex": first_line(["pdflatex", "--version"]), "latexmk": first_line(["latexmk", "--version"])}
@@ -56,7 +72,7 @@ def main(snakemake):
     write_json(snakemake.output.json, {"versions": versions, "tools": tools, "settings": settings,
                                        "command": snakemake.params.command})
     with open(snakemake.output.table, "w") as f:
-        f.write(two_column_table(settings))
+        f.write(pdf_info_entry(snakemake.params.build_config) + two_column_table(settings))
     print("\n".join(f"{k}: {v}" for k, v in {**versions, **tools}.items()))
 
 
