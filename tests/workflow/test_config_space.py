@@ -17,7 +17,8 @@ import subprocess
 
 import pytest
 import yaml
-from helpers import SNAKEMAKE, TINY, copy_repo
+from built import copy_build
+from helpers import SNAKEMAKE, TINY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -233,8 +234,10 @@ def check_build(repo, config: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    return copy_repo(tmp_path_factory.mktemp("configspace"))
+def repo(finished, tmp_path_factory):
+    """A copy of the session's tiny build: each configuration below reruns only the jobs whose
+    params or inputs differ, as a user's next build does."""
+    return copy_build(finished, tmp_path_factory.mktemp("configspace") / "repo")
 
 
 def test_radii_in_ascending_order(repo):

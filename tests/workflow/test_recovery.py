@@ -98,17 +98,18 @@ def test_a_deleted_result_is_rebuilt_by_the_same_command(repo, finished):
 
 
 def test_a_truncated_array_is_refused_and_rebuilt_with_the_command_it_names(repo, finished):
-    train = repo / "results" / "data" / "R10" / "train.npy"
-    os.truncate(train, 100)
+    # R=1's test set: read by EM at R=1 and the ELBO only (R=10's would retrain the EBM as well)
+    test = repo / "results" / "data" / "R1" / "test.npy"
+    os.truncate(test, 100)
     failed = run(repo)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
-    fix = "run your snakemake command with `--forcerun results/data/R10/train.npy` added"
-    assert ("results/data/R10/train.npy is damaged: its bytes differ from what rule sample wrote; "
+    fix = "run your snakemake command with `--forcerun results/data/R1/test.npy` added"
+    assert ("results/data/R1/test.npy is damaged: its bytes differ from what rule sample wrote; "
             f"rebuild it and what was built from it: {fix}") in out
     assert "Traceback" not in out
-    succeeds(repo, "--forcerun", "results/data/R10/train.npy")
-    assert train.read_bytes() == (finished / "results" / "data" / "R10" / "train.npy").read_bytes()
+    succeeds(repo, "--forcerun", "results/data/R1/test.npy")
+    assert test.read_bytes() == (finished / "results" / "data" / "R1" / "test.npy").read_bytes()
     assert zip_digest(repo) == zip_digest(finished)
 
 

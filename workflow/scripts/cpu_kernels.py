@@ -60,7 +60,7 @@ def cpu_flags() -> set[str]:
 def pin_cpu_kernels(environ=os.environ) -> dict:
     """Set CPU_KERNELS in `environ` (inherited by every job) on an x86-64 CPU with AVX2 and FMA;
     returns what was set. Elsewhere nothing is set: other CPUs (ARM, older x86) compute other
-    last bits, which the README's reproducibility part says."""
+    last bits, which docs/reproducibility.md says."""
     if not {"avx2", "fma"} <= cpu_flags():
         return {}
     added = {k: v for k, v in CPU_KERNELS.items() if k not in environ}
