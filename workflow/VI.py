@@ -225,9 +225,10 @@ def density_grid(log_density, lim: float, num: int = 200) -> tuple[np.ndarray, n
     return X, Y, Z
 
 
-def ring_panels(n_panels: int, height: float = 3.4):
-    """One square panel per radius, side by side."""
-    return pyplot().subplots(1, n_panels, figsize=(3.3 * n_panels, height), squeeze=False)
+def ring_panels(n_panels: int, height: float = 2.4):
+    """One square panel per radius, side by side, within a page's 6.8 inches (the printed size)."""
+    side = min(2.4, 6.8 / n_panels)
+    return pyplot().subplots(1, n_panels, figsize=(side * n_panels, height * side / 2.4), squeeze=False)
 
 
 # ----------------------------------------------------------------------------
@@ -308,7 +309,7 @@ def plot_samples(datasets: dict, gmms: dict, path: str | Path) -> None:
         ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="C0", label="training points", rasterized=True)
         ax.scatter(*gmm.means.T, marker="x", color="C3", s=30, label=r"true means $\mu_k$")
         ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right", fontsize="small")
+    axes[0, 0].legend(loc="upper right")
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -519,7 +520,7 @@ def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) ->
         ax.scatter(*truth.means.T, marker="x", color="C3", s=36, label="true means")
         ax.scatter(*fit.means.T, s=400 * fit.weights, facecolors="none", edgecolors="C0", label="EM means")
         ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right", fontsize="small")
+    axes[0, 0].legend(loc="upper right")
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -528,7 +529,7 @@ def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
     """Figure 1.2b: mean training log-likelihood after each EM step (log axis: R = 1 takes
     thousands of steps, R = 10 a few), with the value at the true parameters."""
     plt = pyplot()
-    fig, axes = ring_panels(len(traces), height=2.8)
+    fig, axes = ring_panels(len(traces), height=1.9)
     for ax, (R, trace) in zip(axes[0], traces.items()):
         steps = np.arange(1, len(trace))
         ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
@@ -538,7 +539,7 @@ def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
         ax.set_ylim(lo - pad, hi + pad)
         ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    axes[0, 0].legend(loc="lower right", fontsize="small")
+    axes[0, 0].legend(loc="lower right")
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -603,20 +604,20 @@ def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: G
 
 def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: str | Path) -> None:
     """Figure 1.3a: validation log-likelihood against the bandwidth sigma (a variance)."""
-    fig, ax = pyplot().subplots(figsize=(4.2, 2.9))
+    fig, ax = pyplot().subplots(figsize=(2.9, 2.1))
     ax.plot(sigmas, lls, marker=".", color="C0")
     ax.axvline(best, color="C3", linestyle="--", label=rf"chosen $\sigma = {best:.3g}$")
     finite = lls[np.isfinite(lls)]
     ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
     ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower right")
     fig.tight_layout()
     save_figure(fig, path)
 
 
 def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 200) -> None:
     """Figures 1.3b and 1.7a: heat maps of densities side by side (title -> log-density function)."""
-    fig, axes = pyplot().subplots(1, len(panels), figsize=(3.1 * len(panels), 3.1), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(2.1 * len(panels), 2.1), squeeze=False)
     for ax, (title, log_density) in zip(axes[0], panels.items()):
         X, Y, Z = density_grid(log_density, lim, num)
         ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
@@ -799,7 +800,7 @@ def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str |
     """Figure 1.6: against the step, the objective and validation log-likelihood (with
     `references`, label -> validation log-likelihood of other densities), A_hat, and the ESS."""
     steps = np.arange(1, len(trace["train_loglik"]) + 1)
-    fig, axes = pyplot().subplots(1, 3, figsize=(9.6, 2.8))
+    fig, axes = pyplot().subplots(1, 3, figsize=(6.8, 2.0))
     ax = axes[0]
     ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
     ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
@@ -807,7 +808,7 @@ def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str |
         ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
     top = max(trace["validation_loglik"].max(), *references.values())
     ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
-    ax.legend(loc="lower left", fontsize="small")  # early steps lie below the panel: the left is empty
+    ax.legend(loc="lower left")  # early steps lie below the panel: the left is empty
     axes[1].plot(steps, trace["log_partition"], color="C2")
     axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
     axes[2].plot(steps, trace["ess"], color="C4")
@@ -903,13 +904,13 @@ def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
     radius = np.linspace(0.0, R + 6.0, 481)
     circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     ray = np.stack([radius, np.zeros_like(radius)], axis=1)
-    fig, axes = pyplot().subplots(1, 2, figsize=(8.4, 2.8))
+    fig, axes = pyplot().subplots(1, 2, figsize=(6.2, 2.0))
     for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
         axes[0].plot(angle, log_density(circle), linestyle=style, label=label)
         axes[1].plot(radius, log_density(ray), linestyle=style, label=label)
     axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
     axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
-    axes[1].legend(loc="lower center", fontsize="small")  # below the peak, where the curves leave room
+    axes[1].legend(loc="lower center")  # below the peak, where the curves leave room
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -1103,7 +1104,7 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
     """Figure 2.2: (a) the bimodal p and a unimodal q with both KLs; (b) the Gaussians minimising
     each direction of the KL, over p; (c) min over s of each KL against the mean m."""
     x, p = curves["x"], np.exp(curves["log_p"])
-    fig, axes = pyplot().subplots(1, 3, figsize=(7.4, 2.5))
+    fig, axes = pyplot().subplots(1, 3, figsize=(6.8, 2.1))
     centres, widths = np.array(summary["p"]["means"]), np.array(summary["p"]["sds"])
     view = (float(np.min(centres - 5 * widths)), float(np.max(centres + 5 * widths)))
     ax, q = axes[0], summary["q"]
@@ -1123,7 +1124,7 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
         ax.plot(x, np.exp(normal_log_pdf(x, other["mean"], other["sd"])), color="C2", linestyle=":",
                 label=f"local reverse fit: {other['kl_qp']:.2f}")
     ax.set(title="(b) closest Gaussians to $p$", xlabel="$z$", xlim=view, ylim=(0, 1.7 * max(top, p.max())))
-    ax.legend(loc="upper left", fontsize="x-small")
+    ax.legend(loc="upper left")
     ax, m = axes[2], curves["m_grid"]
     ax.plot(m, curves["forward_profile"], color="C1", label="KL(p||q)")
     ax.plot(m, curves["reverse_profile"], color="C2", label="KL(q||p)")
@@ -1191,7 +1192,7 @@ def elbo_experiment(x: np.ndarray, K: int, R: float, rng: np.random.Generator, r
 def plot_elbo_distributions(points: dict, per_R: dict, path: str | Path) -> None:
     """Figure 2.3: per test point, log p(x) and the two ELBOs (left) and the uniform gap against
     |x| (right), one row per radius; points: R -> test points, per_R: R -> elbo_study's arrays."""
-    fig, axes = pyplot().subplots(len(per_R), 2, figsize=(7.6, 2.5 * len(per_R)), squeeze=False)
+    fig, axes = pyplot().subplots(len(per_R), 2, figsize=(6.4, 1.8 * len(per_R)), squeeze=False)
     for (ax, ax_gap), (R, per) in zip(axes, per_R.items()):
         values = np.concatenate([per["log_p"], per["elbo_uniform"]])
         bins = np.linspace(values.min(), values.max(), 60)
@@ -1199,7 +1200,7 @@ def plot_elbo_distributions(points: dict, per_R: dict, path: str | Path) -> None
         ax.hist(per["log_p"], bins=bins, color="C3", alpha=0.6, label=r"$\log p(x)$")
         ax.hist(per["elbo_posterior"], bins=bins, histtype="step", color="k", linestyle="--", label="ELBO, $q$ posterior")
         ax.set(title=f"R = {R:g}", xlabel="nats", ylabel="test points")
-        ax.legend(loc="upper left", fontsize="x-small")
+        ax.legend(loc="upper left")
         ax_gap.scatter(np.linalg.norm(points[R], axis=1), per["gap_uniform"], s=3, alpha=0.5, color="C0", rasterized=True)
         ax_gap.set(title=f"R = {R:g}: gap of the uniform $q$", xlabel=r"$\|x\|$", ylabel=r"KL(Unif $\|$ posterior)")
     fig.tight_layout()
@@ -1402,7 +1403,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
     """Q2.4: mean ELBOs and log p(x) against K in both regimes (top), and the approach to
     the analytic K -> infinity limits (bottom); dashed lines are the limits."""
     plt = pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.4))
+    fig, axes = plt.subplots(2, 2, figsize=(6.8, 3.6))
     Ks = np.array(sweep["K"], dtype=float)
     fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
 
@@ -1418,7 +1419,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
     ax.axhline(fr["limits"]["elbo_uniform"], color="C0", linestyle="--", linewidth=0.9)
     ax.axhline(fr["limits"]["log_p"], color="C3", linestyle="--", linewidth=0.9)
     ax.set(title=f"(a) fixed R = {fr['R']:g}", xscale="log", ylabel="mean over test points (nats)")
-    ax.legend(loc="center right", fontsize="x-small")
+    ax.legend(loc="center right")
     # (b) fixed spacing: both diverge; plotted as -value on log axes with their asymptotes.
     ax = axes[0, 1]
     R2, logK = col(fs, "R") ** 2, np.log(Ks)
@@ -1431,7 +1432,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
             label=r"$\log K - C(d)$")
     ax.set(title=f"(b) fixed spacing d = {fs['spacing']:.2f}, $R_K$ grows with K", xscale="log", yscale="log",
            ylabel="minus the mean (nats)")
-    ax.legend(loc="upper left", fontsize="x-small")
+    ax.legend(loc="upper left")
     # (c) both regimes: largest distance, over the test points, of log p_K(x) from its limit there.
     floor = 1e-16
     ax = axes[1, 0]
@@ -1441,7 +1442,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
             label=r"fixed spacing: limit (row of Gaussians) $- \log K$", **dots)
     ax.set(title=r"(c) $\max_x |\log p_K(x) - \mathrm{limit}(x)|$ at the same points", xscale="log", yscale="log",
            xlabel="number of components K", ylabel="nats", ylim=(floor / 2, 1e2))
-    ax.legend(loc="center right", fontsize="x-small")
+    ax.legend(loc="center right")
     # (d) fixed spacing: log p_K + log K against its limit C(d) and against the limit at the same points.
     ax = axes[1, 1]
     same = fs["same_points_limit"]
@@ -1451,7 +1452,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
                label="$C(d)$, exact expectation")
     ax.set(title=r"(d) fixed spacing: $\log p_K + \log K$", xscale="log", xlabel="number of components K",
            ylabel="mean over test points (nats)")
-    ax.legend(loc="center right", fontsize="x-small")
+    ax.legend(loc="center right")
     fig.tight_layout()
     save_figure(fig, path)
 
