@@ -1,5 +1,5 @@
 """The machine spread of the whole document: the default configuration built twice, with the
-build's pinned CPU kernels and with every job on other kernels (common.OTHER_CPU_KERNELS,
+build's pinned CPU kernels and with every job on other kernels (cpu_kernels.OTHER_CPU_KERNELS,
 those of a CPU without AVX2), then compared. Run on demand (not part of the test suite):
 
     .venv/bin/python tests/bench/bench.py --other-kernels [--cores 2] [--pinned DIR]

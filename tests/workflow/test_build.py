@@ -113,12 +113,14 @@ sys.path.insert(0, str(repo / "workflow" / "scripts"))
 import torch
 import vi_extras
 from common import load_vi
+from rule_helpers import analysis_config
 from vi_build import settings_from_config
 
 torch.set_num_threads(1)  # as python VI.py runs
 config = json.loads(sys.stdin.read())
 VI = load_vi(repo / "workflow" / "VI.py")
-settings = settings_from_config(VI, {k: config[k] for k in ("data", "em", "kde", "ebm", "vi")}, seed=config["seed"])
+analysis = analysis_config(config)  # the sections as the build passes them (vi.sweep's nulls resolved)
+settings = settings_from_config(VI, {k: analysis[k] for k in ("data", "em", "kde", "ebm", "vi")}, seed=config["seed"])
 appendix = VI.AppendixSettings(
     variants={name: vi_extras.ebm_settings_values(change) for name, change in config["ebm"]["variants"].items()},
     seeds=tuple(config["robustness"]["seeds"]))
@@ -131,7 +133,7 @@ def test_python_vi_py_appendix_reproduces_the_builds_tables(built, tmp_path):
     """`python VI.py --appendix` with the tiny configuration's settings (VI.run_homework, then
     VI.run_appendix, in a process with the build's CPU kernels and one thread) gives the numbers
     of the build's variants and robustness results, where both compute them."""
-    from common import pin_cpu_kernels
+    from cpu_kernels import pin_cpu_kernels
 
     def merged(base, over):  # the tiny config over config/config.yaml, as Snakemake layers them
         return {k: merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v

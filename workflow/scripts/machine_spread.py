@@ -1,6 +1,6 @@
 """The machine spread of the EBM's printed numbers: the main model (the experiment of rule
 ebm, with the same data, settings and random streams) trained and evaluated again in a fresh
-process on other CPU kernels (common.OTHER_CPU_KERNELS, those of a CPU without AVX2), beside
+process on other CPU kernels (cpu_kernels.OTHER_CPU_KERNELS, those of a CPU without AVX2), beside
 the build's own values. Writes, for each number the PDF prints about that model, the build's
 value, the other kernels' value, their absolute difference and the number's standard error
 where it has one; and the largest difference over the log-likelihoods, in nats and in
