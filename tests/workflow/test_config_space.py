@@ -78,10 +78,10 @@ def slope(xs, ys) -> float:
     """Least-squares exponent of y ~ x^slope (written again here, not taken from claims.py)."""
     pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x > 0 and y > 0]
     if len(pts) < 2:
-        return math.nan
+        return None
     mx, my = sum(a for a, _ in pts) / len(pts), sum(b for _, b in pts) / len(pts)
     sxx = sum((a - mx) ** 2 for a, _ in pts)
-    return sum((a - mx) * (b - my) for a, b in pts) / sxx if sxx > 0 else math.nan
+    return sum((a - mx) * (b - my) for a, b in pts) / sxx if sxx > 0 else None
 
 
 def same(a, b) -> bool:
@@ -158,7 +158,7 @@ def derive_claims(res, config: dict) -> dict:
     dev_slope = slope([r["K"] for r in up_s], [r["log_p_limit_max_abs_dev"] for r in up_s])
     rounding = [r["K"] for r in fr["rows"] if r["log_p_limit_max_abs_dev"] < 1e-8]
     h = [(math.log(r["K"]), r["posterior_entropy"]) for r in up_r]
-    h_slope = (h[-1][1] - h[0][1]) / (h[-1][0] - h[0][0]) if len(h) >= 2 and h[-1][0] > h[0][0] else math.nan
+    h_slope = (h[-1][1] - h[0][1]) / (h[-1][0] - h[0][0]) if len(h) >= 2 and h[-1][0] > h[0][0] else None
     last = fr["rows"][-1]
     near = lambda a, b, se: abs(a - b) <= max(3 * se, 1e-8)  # noqa: E731
     out["sweep"] = {
@@ -168,8 +168,9 @@ def derive_claims(res, config: dict) -> dict:
         "fixed_R_gap_agrees": near(last["gap_uniform"], fr["limits"]["gap_uniform"], last["gap_uniform_sem"]),
         "fixed_spacing_agrees": near(fs["same_points_limit"]["log_p_plus_log_K"], fs["limits"]["log_p_plus_log_K"],
                                      fs["same_points_limit"]["log_p_plus_log_K_sem"]),
-        "fixed_spacing_decay_slope": dev_slope, "fixed_spacing_decay_one_over_K": abs(dev_slope + 1) <= 0.3,
-        "entropy_log_K_slope": h_slope, "entropy_grows_like_log_K": abs(h_slope - 1) <= 0.2,
+        "fixed_spacing_decay_slope": dev_slope,
+        "fixed_spacing_decay_one_over_K": dev_slope is not None and abs(dev_slope + 1) <= 0.3,
+        "entropy_log_K_slope": h_slope, "entropy_grows_like_log_K": h_slope is not None and abs(h_slope - 1) <= 0.2,
     }
     M, lead, lse = ebm["importance_M"], cmp_["lead_over_kde_quad"], cmp_["lead_over_kde_quad_se"]
     fresh_z = z(ebm["A_check_minus_quad"], ebm["A_check_se"])

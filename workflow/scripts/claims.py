@@ -155,16 +155,16 @@ def elbo_claims(e: dict) -> dict:
     }
 
 
-def log_log_slope(xs: list, ys: list) -> float:
+def log_log_slope(xs: list, ys: list) -> float | None:
     """Least-squares slope of log y against log x (the exponent of a power law y ~ x^slope);
-    nan with fewer than two positive points."""
+    None with fewer than two positive points (no rate can be read off one point)."""
     pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x > 0 and y > 0]
     if len(pts) < 2:
-        return math.nan
+        return None
     mx = sum(a for a, _ in pts) / len(pts)
     my = sum(b for _, b in pts) / len(pts)
     sxx = sum((a - mx) ** 2 for a, _ in pts)
-    return sum((a - mx) * (b - my) for a, b in pts) / sxx if sxx > 0 else math.nan
+    return sum((a - mx) * (b - my) for a, b in pts) / sxx if sxx > 0 else None
 
 
 def sweep_claims(sweep: dict) -> dict:
@@ -177,7 +177,7 @@ def sweep_claims(sweep: dict) -> dict:
     at_rounding = [r["K"] for r in fr["rows"] if r["log_p_limit_max_abs_dev"] < ROUNDING]
     # H against log K: slope 1 means the posterior spreads over a number of components proportional to K
     h = [(math.log(r["K"]), r["posterior_entropy"]) for r in upper_r]
-    entropy_slope = ((h[-1][1] - h[0][1]) / (h[-1][0] - h[0][0])) if len(h) >= 2 and h[-1][0] > h[0][0] else math.nan
+    entropy_slope = ((h[-1][1] - h[0][1]) / (h[-1][0] - h[0][0])) if len(h) >= 2 and h[-1][0] > h[0][0] else None
     return {
         "fixed_R_limit_at_rounding": last_r["log_p_limit_max_abs_dev"] < ROUNDING,
         "fixed_R_first_K_at_rounding": at_rounding[0] if at_rounding else None,
@@ -188,9 +188,9 @@ def sweep_claims(sweep: dict) -> dict:
                                        fs["same_points_limit"]["log_p_plus_log_K_sem"]),
         "fixed_spacing_decay_slope": spacing_slope,
         # the row limit is approached like 1/K (the curvature 1/R_K of the row) when the fitted exponent is near -1
-        "fixed_spacing_decay_one_over_K": abs(spacing_slope + 1.0) <= 0.3,
+        "fixed_spacing_decay_one_over_K": spacing_slope is not None and abs(spacing_slope + 1.0) <= 0.3,
         "entropy_log_K_slope": entropy_slope,
-        "entropy_grows_like_log_K": abs(entropy_slope - 1.0) <= 0.2,
+        "entropy_grows_like_log_K": entropy_slope is not None and abs(entropy_slope - 1.0) <= 0.2,
     }
 
 
