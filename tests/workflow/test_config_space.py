@@ -221,7 +221,7 @@ def check_claims(repo, config: dict) -> None:
     text = " ".join(pdf_text(repo).split())
     for tag in claims["order"]:
         phrase = {"separated": "the clusters are separate",
-                  "intermediate": "distinct modes that overlap",
+                  "intermediate": "the clusters are distinct modes that overlap",
                   "overlapping": "neighbouring clusters merge"}[claims["em"][tag]["regime"]]
         assert re.search(rf"At R = {re.escape(tag)} neighbouring means are [\d.]+ apart: .{{0,3}}{phrase}", text), (tag, phrase)
     assert "Appendix" in text

@@ -274,8 +274,9 @@ def test_build_as_student_shows_the_name_and_net_id(student_build):
 
 @pytest.mark.slow
 def test_placeholder_student_reruns_the_report_only_and_ends_with_a_reminder(student_build):
-    """Back to config/config.yaml's placeholders: only the render, the PDF, the zip and its
-    check run, and the output ends with the reminder (the default build's last words)."""
+    """Back to config/config.yaml's placeholders: only the configuration stored in the PDF, the
+    render, the PDF, the zip and its check run, and the output ends with the reminder (the
+    default build's last words)."""
     if student_build["build"] is None or student_build["build"].returncode != 0:
         pytest.skip("the student's build failed (see the test above)")
     placeholders = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["student"]
@@ -283,7 +284,7 @@ def test_placeholder_student_reruns_the_report_only_and_ends_with_a_reminder(stu
     proc = as_student([*student_build["snakemake"], "--config", override], student_build["repo"], student_build["env"],
                       student_build["ids"], 600, merged=True)
     assert proc.returncode == 0, proc.stdout[-6000:]
-    assert set(re.findall(r"^Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout, re.M)) == {"render", "pdf", "submission", "check_submission", "all"}
+    assert set(re.findall(r"^Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout, re.M)) == {"provenance", "render", "pdf", "submission", "check_submission", "all"}
     assert proc.stdout.splitlines()[-1] == (
         "Reminder: student.name and student.net_id still hold the placeholder of config/config.yaml; set your name "
         "and NetID there or with --config 'student={name: Ada Lovelace, net_id: al123}' and rerun"
