@@ -41,6 +41,7 @@ CHANGES = Path("results/changes.md")
 # for at most DEBOUNCE_MS.
 STEP_MS = 200
 DEBOUNCE_MS = 1600
+WATCH_TIMEOUT_MS = 500  # how long one step of watchfiles waits before it yields "no change"
 # Files editors and tools write beside the ones saved, never inputs of the build
 # (watchfiles' default filter already skips __pycache__, .git, *.swp, *.swx and *~).
 IGNORED_NAME = re.compile(r"^(4913|\.#.*|#.*#|.*\.(tmp|bak|orig|pyc))$")
@@ -354,16 +355,22 @@ def main(argv: list[str] | None = None) -> int:
         for line in report(run_build(command, root, show), root):
             show(line)
         shown = ", ".join(relative(str(p), root) + "/" for p in watched.paths())
+        # watchfiles starts watching at the generator's first step, not when it is made: take that
+        # step (it returns after rust_timeout with no change) before saying "waiting", so that a
+        # save made right after that line is seen. A burst that holds only files made and removed
+        # again (an editor's temporary files) leaves no names and is waited past.
         events = watch(*watched.paths(), watch_filter=watched.filter, debounce=DEBOUNCE_MS, step=STEP_MS,
-                       raise_interrupt=True)
+                       rust_timeout=WATCH_TIMEOUT_MS, yield_on_timeout=True, raise_interrupt=True)
+        names = saved(next(events), root)
         while True:
-            show(f"watch: waiting for changes under {shown} (Ctrl-C stops)")
-            names = saved(next(events), root)
-            if not names:  # only files made and removed again within the burst (an editor's temporary files)
-                continue
+            if not names:
+                show(f"watch: waiting for changes under {shown} (Ctrl-C stops)")
+                while not (names := saved(next(events), root)):
+                    pass
             show(f"watch: {', '.join(names)} changed: rebuilding")
             for line in report(run_build(command, root, show), root):
                 show(line)
+            names = []
     except (Stop, KeyboardInterrupt):
         show("watch: stopped")
         return 130
