@@ -33,7 +33,8 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
         if isinstance(value, dict):
             out.update(flatten(value, f"{name}."))
         else:
-            out[name] = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            # null (a value left to follow another, as vi.sweep.R follows kde.R) reads as the YAML it is
+            out[name] = ", ".join(map(str, value)) if isinstance(value, list) else "null" if value is None else str(value)
     return out
 
 
