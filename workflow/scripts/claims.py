@@ -253,7 +253,8 @@ def ebm_claims(ebm: dict, ebm_kde: dict, variants: list, ess_at_start: float, tr
         "is_bias_z": z_score(ebm["A_is_minus_quad"], ebm["A_is_se"]),
         # the training sample's A is pulled down by fitting only when training moved and the
         # difference is beyond its noise
-        "is_bias_from_fitting": (not kept_initialisation) and z_score(-ebm["A_is_minus_quad"], ebm["A_is_se"]) >= 3.0,
+        "is_bias_from_fitting": ((not kept_initialisation)
+                                 and z_score(-ebm["A_is_minus_quad"], ebm["A_is_se"]) >= AGREEMENT_SE),
         "train_loglik_quad": train_quad,
         "train_above_truth": train_quad - train_loglik_true,
         "fits_training_noise": (not kept_initialisation) and train_quad > train_loglik_true,
