@@ -1,5 +1,6 @@
 # Shared definitions: config validation (before any job runs) and path helpers.
 
+import os
 import sys
 from pathlib import Path
 
@@ -51,3 +52,18 @@ KDE_R = r_tag(config["kde"]["R"])
 def split_files(tag):
     """The train/validation/test files of one radius (the outputs of rule sample)."""
     return {s: f"results/data/R{tag}/{s}.npy" for s in ("train", "validation", "test")}
+
+
+def usable_cpus():
+    """The CPUs this process may run on (its affinity where the system reports one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# The EBM's training variants in config order, dealt round-robin to one job per CPU.
+VARIANT_GROUPS = min(len(config["ebm"]["variants"]), usable_cpus())
+
+
+def variant_group(group):
+    """The variants (name -> change) that job `group` of rule ebm_variant_group trains."""
+    names = list(config["ebm"]["variants"])[group::VARIANT_GROUPS]
+    return {name: config["ebm"]["variants"][name] for name in names}

@@ -10,7 +10,7 @@ rule sample:
     message:
         "Q1.1: sampling train/validation/test sets for R={wildcards.R}"
     input:
-        **code("sample"),
+        **code("sample", "numpy_job"),
     output:
         **split_files("{R}"),
         info="results/data/R{R}/info.json",
@@ -30,7 +30,7 @@ rule sample_figure:
         "Q1.1: figure of the samples and the true density"
     input:
         **{f"train_R{tag}": split_files(tag)["train"] for tag in R_TAGS},
-        **code("sample_figure", style=True),
+        **code("sample_figure", "numpy_job", style=True),
     output:
         figure=report("results/figures/q1_1_samples.pdf", caption="../report/q1_1_samples.rst", category="1.1 Sampling"),
     params:

@@ -3,6 +3,9 @@
 # changed settings; the comparison with the KDE; figures and tables for the report.
 # Training does not read the KDE's results, so a KDE change reruns only the comparison.
 # Threads: config ebm.threads (one setting of the analysis: torch's thread count).
+# The variants train in VARIANT_GROUPS jobs, one per CPU (at most one per variant), each
+# training its share one after the other: a job that imports torch costs about 1.5 s of
+# CPU before it trains, so one job per variant would spend more than it gains.
 
 
 rule ebm:
@@ -28,24 +31,42 @@ rule ebm:
     script: "../scripts/ebm.py"
 
 
-rule ebm_variants:
+rule ebm_variant_group:
     message:
-        "Q1.6: the energy-based model again with each changed setting of ebm.variants, one after the other"
+        "Q1.6: the energy-based model again with the changed settings {params.names} of ebm.variants"
     input:
         **split_files(KDE_R),
-        **code("ebm_variants", "vi_extras", "vi_build"),
+        **code("ebm_variant_group", "vi_extras", "vi_build"),
     output:
-        summary="results/ebm/variants.json",
+        summary="results/ebm/variants/group{group}.json",
     params:
         seed=section("seed"),
         K=section("data/K"),
         R=float(config["kde"]["R"]),
         ebm=settings_section(config, "ebm"),
-        variants=section("ebm/variants"),
+        variants=lambda wildcards: variant_group(int(wildcards.group)),
+        names=lambda wildcards: ", ".join(variant_group(int(wildcards.group))),
+    log: "results/logs/ebm_variants_group{group}.log"
+    benchmark: "results/benchmarks/ebm_variants_group{group}.tsv"
+    priority: 90  # the longest jobs: started first, they do not run alone at the end
+    threads: config["ebm"]["threads"]
+    conda: "../../environment.yml"
+    script: "../scripts/ebm_variant_group.py"
+
+
+rule ebm_variants:
+    message:
+        "Q1.6: the training variants' results in the order of ebm.variants"
+    input:
+        groups=expand(rules.ebm_variant_group.output.summary, group=range(VARIANT_GROUPS)),
+        **code("ebm_variants", vi=False),
+    output:
+        summary="results/ebm/variants.json",
+    params:
+        names=list(config["ebm"]["variants"]),
     log: "results/logs/ebm_variants.log"
     benchmark: "results/benchmarks/ebm_variants.tsv"
-    priority: 90  # the longest job: started first, it does not run alone at the end
-    threads: config["ebm"]["threads"]
+    localrule: True
     conda: "../../environment.yml"
     script: "../scripts/ebm_variants.py"
 

@@ -6,7 +6,7 @@ rule em:
         "Q1.2: EM with identity covariances for R={wildcards.R}"
     input:
         **split_files("{R}"),
-        **code("em", "vi_extras"),
+        **code("em", "vi_extras", "numpy_job"),
     output:
         summary="results/em/R{R}.json",
         trace="results/em/R{R}_trace.csv",
@@ -27,7 +27,7 @@ rule em_figures:
         summaries=expand(rules.em.output.summary, R=R_TAGS),
         traces=expand(rules.em.output.trace, R=R_TAGS),
         train=[split_files(tag)["train"] for tag in R_TAGS],
-        **code("em_figures", style=True),
+        **code("em_figures", "numpy_job", style=True),
     output:
         means=report("results/figures/q1_2_em_means.pdf", caption="../report/q1_2_em_means.rst", category="1.2 EM"),
         traces=report("results/figures/q1_2_em_traces.pdf", caption="../report/q1_2_em_traces.rst", category="1.2 EM"),
@@ -58,7 +58,7 @@ rule kde:
         "Q1.3: kernel density estimator on R={params.R}, sigma tuned on the validation set"
     input:
         **split_files(KDE_R),
-        **code("kde", "vi_extras", style=True),
+        **code("kde", "vi_extras", "numpy_job", style=True),
     output:
         summary="results/kde/kde.json",
         curve="results/kde/validation_curve.csv",

@@ -8,7 +8,7 @@ rule provenance:
         "Reproducibility statement: configuration, package and TeX versions"
     input:
         requirements="requirements.txt",
-        **code("provenance", "render", vi=False),
+        **code("provenance", "tables", vi=False),
     output:
         json="results/report/provenance.json",
         table=report("results/tables/config.tex", caption="../report/table_config.rst", category="Reproducibility"),
@@ -49,7 +49,7 @@ rule grader_agreement:
         kl=rules.vi_kl.output.summary,
         elbo=rules.vi_elbo.output.summary,
         sweep=rules.vi_sweep.output.summary,
-        **code("grader_agreement", "vi_build", "vi_extras", vi=False),
+        **code("grader_agreement", "vi_build", "vi_extras", "numpy_job", vi=False),
     output:
         agreement="results/check/vi_py_agreement.json",
     params:
@@ -73,7 +73,7 @@ rule render:
     input:
         template=TEMPLATE,
         sections=SECTIONS,
-        **code("render", "claims", vi=False),
+        **code("render", "claims", "tables", vi=False),
         em=expand(rules.em.output.summary, R=R_TAGS),
         json_kde=rules.kde.output.summary,
         json_ebm=rules.ebm.output.summary,

@@ -16,7 +16,7 @@ rule robustness_part:
     message:
         "Robustness: the {wildcards.part} headline numbers for seeds {params.seeds}"
     input:
-        **code("robustness_part", "vi_extras", "vi_build"),
+        **code("robustness_part", "vi_extras", "vi_build", "numpy_job"),
     output:
         json="results/robustness/{part}.json",
     params:
@@ -39,7 +39,7 @@ rule robustness_table:
         kde=rules.kde.output.summary,
         ebm=rules.ebm.output.summary,
         parts=expand(rules.robustness_part.output.json, part=PARTS),
-        **code("robustness_table", "vi_extras", "vi_build", "tables", vi=False),
+        **code("robustness_table", "vi_extras", "vi_build", "tables", "numpy_job", vi=False),
     output:
         table=report("results/tables/robustness.tex", caption="../report/table_robustness.rst", category="Robustness over seeds"),
         json="results/robustness/summary.json",

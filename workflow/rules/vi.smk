@@ -8,7 +8,7 @@ rule vi_kl:
     message:
         "Q2.2: KL(p||q) against KL(q||p) in one dimension, and the Gaussian fits in each direction"
     input:
-        **code("vi_kl", "vi_extras", style=True),
+        **code("vi_kl", "vi_extras", "numpy_job", style=True),
     output:
         summary="results/vi/kl.json",
         figure=report("results/figures/q2_2_kl.pdf", caption="../report/q2_2_kl.rst", category="2.2 KL divergences"),
@@ -25,7 +25,7 @@ rule vi_elbo:
         "Q2.3: ELBOs with q uniform and q the posterior against log p(x), true parameters, R in {params.R}"
     input:
         test=[split_files(tag)["test"] for tag in R_TAGS],
-        **code("vi_elbo", "vi_extras", style=True),
+        **code("vi_elbo", "vi_extras", "numpy_job", style=True),
     output:
         summary="results/vi/elbo.json",
         figure=report("results/figures/q2_3_elbo.pdf", caption="../report/q2_3_elbo.rst", category="2.3 ELBO"),
@@ -44,7 +44,7 @@ rule vi_sweep:
     message:
         "Q2.4: ELBOs and log p(x) for K from {params.sweep[K_min]} to {params.sweep[K_max]}, fixed R and fixed spacing"
     input:
-        **code("vi_sweep", "vi_extras", style=True),
+        **code("vi_sweep", "vi_extras", "numpy_job", style=True),
     output:
         summary="results/vi/sweep.json",
         table="results/vi/sweep.csv",

@@ -1,24 +1,17 @@
-"""Q1.6: the energy-based model trained again once per entry of config `ebm.variants`
-(each a changed setting), on the same data and importance sample as the default
-model, one after the other in one process (a training is a few seconds; a process
-that imports torch and takes its first optimiser step costs as much again). Writes
-their summaries, in the order of config `ebm.variants`, for the report's table of
-training choices; the log gives each variant's result as it goes."""
+"""Q1.6: the training variants' summaries, gathered from the jobs that trained them
+(rule ebm_variant_group) into one file in the order of config `ebm.variants`, for the
+report's table of training choices."""
 
-import numpy as np
-from common import load_vi, logged, write_json
-from vi_build import ebm_variant
+from common import logged, read_json, write_json
 
 
 def main(snakemake):
-    VI = load_vi(snakemake.input.code)
-    p = snakemake.params
-    data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
-    summaries = []
-    for i, (name, change) in enumerate(p.variants.items(), start=1):
-        print(f"variant {i}/{len(p.variants)}: {name}", flush=True)
-        summaries.append(ebm_variant(VI, data, p.K, p.R, p.seed, p.ebm, name, change))
-    write_json(snakemake.output.summary, {"variants": summaries})
+    trained = {v["name"]: v for path in snakemake.input.groups for v in read_json(path)["variants"]}
+    missing = sorted(set(snakemake.params.names) - set(trained))
+    if missing:
+        raise RuntimeError(f"no group trained the variants {missing}")
+    write_json(snakemake.output.summary, {"variants": [trained[name] for name in snakemake.params.names]})
+    print(f"{len(trained)} variants from {len(snakemake.input.groups)} jobs")
 
 
 if __name__ == "__main__":

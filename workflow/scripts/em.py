@@ -2,10 +2,13 @@
 restarts; writes the summary (errors after matching components, log-likelihoods)
 and the log-likelihood trace of the kept run."""
 
-import numpy as np
-import pandas as pd
-from common import load_vi, logged, write_json
-from vi_extras import em_extras
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from common import load_vi, logged, write_json  # noqa: E402
+from vi_extras import em_extras  # noqa: E402
 
 
 def main(snakemake):

@@ -1,9 +1,12 @@
 """Q1.2: figures of the EM fits for every radius: estimated means over the data,
 and the log-likelihood per EM step against the value at the true parameters."""
 
-import numpy as np
-import pandas as pd
-from common import load_vi, logged, read_json, use_style
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from common import load_vi, logged, read_json, use_style  # noqa: E402
 
 
 def main(snakemake):

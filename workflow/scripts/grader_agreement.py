@@ -4,10 +4,13 @@ grader_run), every number of that summary must equal the same number in the buil
 results; otherwise the check is skipped, naming the settings that differ. Writes what
 was compared and the largest difference."""
 
-import math
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
 
-from common import logged, read_json, write_json
-from vi_build import differences_from_defaults
+import math  # noqa: E402
+
+from common import logged, read_json, write_json  # noqa: E402
+from vi_build import differences_from_defaults  # noqa: E402
 
 
 class DisagreementError(RuntimeError):

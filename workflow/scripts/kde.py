@@ -2,10 +2,13 @@
 variance) tuned on the validation set, log-likelihood on the test set. Writes
 the summary, the validation curve and two figures."""
 
-import numpy as np
-import pandas as pd
-from common import load_vi, logged, use_style, write_json
-from vi_extras import kde_extras
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from common import load_vi, logged, use_style, write_json  # noqa: E402
+from vi_extras import kde_extras  # noqa: E402
 
 
 def main(snakemake):

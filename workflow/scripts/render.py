@@ -8,6 +8,7 @@ import jinja2
 import pandas as pd
 from claims import all_claims
 from common import logged, read_json, write_json
+from tables import tex
 
 
 def num(x, digits=3) -> str:
@@ -30,16 +31,6 @@ def plural(count, singular: str, plural_form: str | None = None) -> str:
 def sig(x, digits=3) -> str:
     """A number with `digits` significant figures."""
     return f"{float(x):.{digits}g}"
-
-
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def tex(text) -> str:
-    """Plain text made safe for LaTeX: its special characters escaped."""
-    # "-{}" keeps "--" from becoming an en dash
-    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text)).replace("-", "-{}")
 
 
 def latex_environment(template_dir) -> jinja2.Environment:

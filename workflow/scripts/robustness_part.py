@@ -3,10 +3,13 @@ for EM's errors and the ELBO gaps, "kde" for the KDE's, "ebm" for the EBM's) for
 every root seed of config `robustness.seeds`, one after the other in one process
 (a seed's numbers take a few seconds at most, about what a process that imports torch
 costs to start), with every other setting from the config. The log gives each seed's
-numbers as it goes."""
+numbers as it goes. The EM and KDE parts run without torch (numpy_job)."""
 
-from common import load_vi, logged, write_json
-from vi_build import HEADLINE_PARTS, settings_from_config
+if __name__ == "__main__" and snakemake.wildcards.part != "ebm":  # noqa: F821
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+from common import load_vi, logged, write_json  # noqa: E402
+from vi_build import HEADLINE_PARTS, settings_from_config  # noqa: E402
 
 
 def main(snakemake):

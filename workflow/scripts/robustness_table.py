@@ -2,10 +2,13 @@
 numbers over the robustness seeds, beside the value of the report's own seed.
 Writes a LaTeX table and a JSON summary."""
 
-import pandas as pd
-from common import logged, read_json, write_json
-from tables import fmt, to_latex
-from vi_build import headline_numbers
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import pandas as pd  # noqa: E402
+from common import logged, read_json, write_json  # noqa: E402
+from tables import fmt, to_latex  # noqa: E402
+from vi_build import headline_numbers  # noqa: E402
 
 
 def label(key: str) -> str:

@@ -1,8 +1,11 @@
 """Q1.1: draw the train, validation and test sets of one radius R (wildcard) and
 write them as .npy arrays of shape (n, 2), with a small info.json."""
 
-import numpy as np
-from common import load_vi, logged, write_json
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import numpy as np  # noqa: E402
+from common import load_vi, logged, write_json  # noqa: E402
 
 
 def main(snakemake):

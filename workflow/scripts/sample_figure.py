@@ -1,8 +1,11 @@
 """Q1.1: figure of the training points of every radius with the true means and
 density contours."""
 
-import numpy as np
-from common import load_vi, logged, use_style
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import numpy as np  # noqa: E402
+from common import load_vi, logged, use_style  # noqa: E402
 
 
 def main(snakemake):

@@ -3,9 +3,12 @@ q uniform and q the exact posterior, against log p(x) by logsumexp. Writes the
 means with standard errors, the gaps and the checks of the identities (one JSON),
 and the figure of the per-point distributions."""
 
-import numpy as np
-from common import load_vi, logged, use_style, write_json
-from vi_extras import elbo_extras, use_bessel_for_any_radius
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import numpy as np  # noqa: E402
+from common import load_vi, logged, use_style, write_json  # noqa: E402
+from vi_extras import elbo_extras, use_bessel_for_any_radius  # noqa: E402
 
 
 def main(snakemake):

@@ -3,8 +3,11 @@ divergences by quadrature, and the Gaussians that minimise each direction of the
 to p (moment matching for KL(p||q), a refined grid search for KL(q||p)). Writes the
 summary and the figure."""
 
-from common import load_vi, logged, use_style, write_json
-from vi_extras import kl_extras
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+from common import load_vi, logged, use_style, write_json  # noqa: E402
+from vi_extras import kl_extras  # noqa: E402
 
 
 def main(snakemake):

@@ -2,9 +2,12 @@
 of K, at fixed radius and at fixed neighbour spacing, with the analytic limits.
 Writes the summary (JSON), one CSV row per regime and K, and the figure."""
 
-import pandas as pd
-from common import load_vi, logged, use_style, write_json
-from vi_extras import ring_limit, use_bessel_for_any_radius
+if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by a test, nothing changes)
+    import numpy_job  # noqa: F401  (before VI.py and vi_extras)
+
+import pandas as pd  # noqa: E402
+from common import load_vi, logged, use_style, write_json  # noqa: E402
+from vi_extras import ring_limit, use_bessel_for_any_radius  # noqa: E402
 
 
 def main(snakemake):
