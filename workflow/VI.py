@@ -604,10 +604,8 @@ def plot_kde_density(truth: GMM, train: np.ndarray, sigma: float, lim: float, pa
 # so p_theta tilts the base measure N(0, base_var I_2). Each activation used here grows at
 # most linearly (ReLU, Softplus, ELU, SiLU) or stays bounded (Tanh), hence exp(E_theta) is
 # integrable and A(theta) finite for EVERY theta, all through training. s is the training
-# set's RMS coordinate, so the hidden layer sees inputs of order one. Training and evaluation
-# run in float64: 2,000 Adam steps amplify rounding, and in float32 a CPU with other vector
-# kernels ends on another model (a kept step hundreds of steps away); in float64 two such CPUs
-# agree to about 1e-4 nats. It costs about 1.5 times the CPU time of float32.
+# set's RMS coordinate, so the hidden layer sees inputs of order one. Everything runs in float64:
+# 2,000 Adam steps amplify rounding, and in float32 CPUs with other vector kernels end on other models.
 
 DTYPE = torch.float64  # evaluation, and the default of every function below
 TRAIN_DTYPE = torch.float64  # training
@@ -1297,17 +1295,6 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
 # ----------------------------------------------------------------------------
 
 
-def ebm_variants(data: dict, K: int, R: float, seed: int, base: EBMSettings, variants: dict, log=print) -> list[dict]:
-    """The EBM again for each name -> changes of `base` (e.g. {"activation": nn.Tanh}), on the same data
-    and importance sample: one summary per variant, with its name."""
-    out = []
-    for i, (name, change) in enumerate(variants.items(), start=1):
-        log(f"  variant {i}/{len(variants)}: {name}")
-        _, _, summary = ebm_experiment(data, K, R, seed, replace(base, **change), log=log)
-        out.append({"name": name, **summary})
-    return out
-
-
 def seed_numbers_em(s: Settings) -> dict[str, float]:
     """For the seed of s: EM's largest mean error and the uniform q's ELBO gap, per radius."""
     out = {}
@@ -1335,24 +1322,6 @@ def seed_numbers_ebm(s: Settings, log=print) -> dict[str, float]:
     return {"ebm_gap_to_true": ebm["gap_to_true_quad"], "ebm_A_is_minus_quad": ebm["A_is_minus_quad"]}
 
 
-def print_variants_table(default: dict, variants: list[dict]) -> None:
-    """The appendix's table of training choices: the default model, then each variant."""
-    print(f"  {'':16s} {'base var':>8s} {'kept step':>9s} {'valid.':>8s} {'test (A quad)':>13s} {'A_IS-A_quad':>11s} {'ESS':>5s}")
-    for s in [{"name": "default", **default}, *variants]:
-        print(f"  {s['name']:16s} {s['base_var_final']:8.3g} {s['best_step']:9d} {s['validation_loglik']:8.4f} "
-              f"{s['test_loglik_quad']:13.4f} {s['A_is_minus_quad']:11.3f} {s['ess']:5.0f}")
-
-
-def print_seeds_table(own: dict, runs: list[dict]) -> None:
-    """The appendix's table over seeds: each headline number for this seed, then mean, s.d. and range."""
-    print(f"  {'':24s} {'seed ' + str(own['seed']):>9s} {'mean':>9s} {'s.d.':>9s} {'min':>9s} {'max':>9s}")
-    for key in own:
-        if key != "seed":
-            v = np.array([r[key] for r in runs])
-            sd = v.std(ddof=1) if len(v) > 1 else float("nan")
-            print(f"  {key:24s} {own[key]:9.3f} {v.mean():9.3f} {sd:9.3f} {v.min():9.3f} {v.max():9.3f}")
-
-
 def seed_headlines(summary: dict) -> dict[str, float]:
     """The numbers of seed_numbers_em/kde/ebm, read from run_homework's summary."""
     out = {}
@@ -1367,19 +1336,29 @@ def seed_headlines(summary: dict) -> dict[str, float]:
 
 
 def run_appendix(s: Settings, a: AppendixSettings, summary: dict) -> dict:
-    """The appendix's two tables, printed; `summary` is run_homework's (the default model, this seed)."""
+    """The appendix's two tables, printed; `summary` is run_homework's (the default model, this seed).
+    The variants are trained on the same data and importance sample as the default model."""
     print("Appendix: training choices of the EBM (same data and importance sample)")
     data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
-    variants = ebm_variants(data, s.data.K, s.kde.R, s.seed, s.ebm, a.variants, log=lambda line: None)
-    print_variants_table(summary["ebm"], variants)
+    variants = [{"name": name, **ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, **change),
+                                                log=lambda line: None)[2]} for name, change in a.variants.items()]
+    print(f"  {'':16s} {'base var':>8s} {'kept step':>9s} {'valid.':>8s} {'test (A quad)':>13s} "
+          f"{'A_IS-A_quad':>11s} {'ESS':>5s}")
+    for v in [{"name": "default", **summary["ebm"]}, *variants]:
+        print(f"  {v['name']:16s} {v['base_var_final']:8.3g} {v['best_step']:9d} {v['validation_loglik']:8.4f} "
+              f"{v['test_loglik_quad']:13.4f} {v['A_is_minus_quad']:11.3f} {v['ess']:5.0f}")
     print(f"Appendix: headline numbers over the seeds {list(a.seeds)}")
     runs = []
     for seed in a.seeds:
         other = replace(s, seed=seed)
         runs.append({"seed": seed, **seed_numbers_em(other), **seed_numbers_kde(other),
                      **seed_numbers_ebm(other, log=lambda line: None)})
-    own = {"seed": s.seed, **seed_headlines(summary)}
-    print_seeds_table(own, runs)
+    own = seed_headlines(summary)
+    print(f"  {'':24s} {'seed ' + str(s.seed):>9s} {'mean':>9s} {'s.d.':>9s} {'min':>9s} {'max':>9s}")
+    for key, value in own.items():
+        v = np.array([r[key] for r in runs])
+        sd = v.std(ddof=1) if len(v) > 1 else float("nan")
+        print(f"  {key:24s} {value:9.3f} {v.mean():9.3f} {sd:9.3f} {v.min():9.3f} {v.max():9.3f}")
     return {"variants": variants, "seeds": runs}
 
 
