@@ -94,7 +94,7 @@ def test_elbo_uniform_of_the_ring_is_the_closed_form(K, R):
     x = np.random.default_rng(K).normal(scale=R + 1, size=(300, 2))
     closed = -LOG_2PI - 0.5 * (np.sum(x**2, axis=1) + R**2)
     assert np.max(np.abs(VI.elbo_study(x, VI.ring_gmm(K, R))["elbo_uniform"] - closed)) < 1e-10
-    assert np.max(np.abs(VI.elbo_uniform_ring(x, R) - closed)) < 1e-12
+    assert np.max(np.abs(vi_extras.elbo_uniform_ring(x, R) - closed)) < 1e-12
 
 
 def test_elbo_uniform_is_the_mean_component_log_density_for_any_equal_weight_mixture():
@@ -231,7 +231,7 @@ def test_log_bessel_i0_against_quadrature_over_the_circle(z):
 
 def test_ring_limit_density_integrates_to_one_in_the_plane():
     R = 3.0
-    X, Y, Z = VI.density_grid(lambda x: VI.ring_log_density_limit(x, R), R + 10.0, num=801)
+    X, Y, Z = VI.density_grid(lambda x: vi_extras.ring_log_density_limit(VI, x, R), R + 10.0, num=801)
     h = X[0, 1] - X[0, 0]
     assert np.exp(Z).sum() * h * h == pytest.approx(1.0, abs=1e-9)
 
@@ -246,7 +246,7 @@ def test_radial_quadrature_has_mass_one_and_the_second_moment(R):
 @pytest.mark.parametrize("R", [1.0, 10.0])
 def test_ring_mixture_tends_to_the_ring_density(R):
     x = VI.sample_gmm(VI.ring_gmm(7, R), 200, np.random.default_rng(10))
-    dev = {K: np.max(np.abs(VI.gmm_log_density(x, VI.ring_gmm(K, R)) - VI.ring_log_density_limit(x, R)))
+    dev = {K: np.max(np.abs(VI.gmm_log_density(x, VI.ring_gmm(K, R)) - vi_extras.ring_log_density_limit(VI, x, R)))
            for K in (10, 40, 200)}
     assert dev[200] < 1e-10 and dev[40] <= dev[10]
 
@@ -297,7 +297,7 @@ def test_row_limit_is_the_limit_of_the_fixed_spacing_mixture():
         R_K = VI.ring_radius(K, "fixed_spacing", 10.0, 10)
         angle = VI.coupled_angles(K, u)
         x = VI.on_circle(angle, R_K) + noise
-        limit = VI.row_log_density_limit(*VI.frame_coordinates(noise, angle), d) - math.log(K)
+        limit = VI.row_log_density_limit(*vi_extras.frame_coordinates(noise, angle), d) - math.log(K)
         assert np.max(np.abs(VI.gmm_log_density(x, VI.ring_gmm(K, R_K)) - limit)) < tol
 
 
@@ -305,7 +305,11 @@ def test_sweep_runs_and_is_reproducible():
     a = VI.sweep_experiment(5, 10.0, 10, 10, 200, 3, 100)
     b = VI.sweep_experiment(5, 10.0, 10, 10, 200, 3, 100)
     assert a == b and a["K"] == [10, 45, 200]
+    checked = vi_extras.sweep_limit_checks(VI, a, 5)
     for regime in VI.SWEEP_REGIMES:
-        for row in a[regime]["rows"]:
+        assert list(checked[regime]) == [*list(a[regime])[:-1], "same_points_limit", "limits"]
+        for row, plain in zip(checked[regime]["rows"], a[regime]["rows"]):
+            assert row == {**plain, "elbo_uniform_closed_form_error": row["elbo_uniform_closed_form_error"],
+                           "log_p_limit_max_abs_dev": row["log_p_limit_max_abs_dev"]}
             assert row["gap_posterior_max_abs"] < 1e-9 * max(1.0, abs(row["elbo_uniform"]))
             assert row["elbo_uniform_closed_form_error"] < 1e-9 * max(1.0, abs(row["elbo_uniform"]))

@@ -16,7 +16,7 @@ def main(snakemake):
     use_style(snakemake.input.style)
     p, cfg = snakemake.params, snakemake.params.kde
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
-    grid = VI.log_grid(cfg["sigma_min"], cfg["sigma_max"], cfg["sigma_num"])
+    grid = np.geomspace(cfg["sigma_min"], cfg["sigma_max"], cfg["sigma_num"])
     truth = VI.ring_gmm(p.K, p.R)
     summary, sigmas, lls = VI.kde_experiment(data, grid, cfg["refine_num"], truth)
     summary.update(kde_extras(summary["sigma"], sigmas), R=p.R)

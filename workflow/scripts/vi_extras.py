@@ -242,7 +242,7 @@ def elbo_extras(VI, summary: dict, per: dict, x: np.ndarray) -> dict:
         "log_K": math.log(K),
         # separated components: E log p ~ -log K - log 2pi - 1, so the uniform gap is about R^2 - log K
         "gap_uniform_separated": R**2 - math.log(K),
-        "elbo_uniform_closed_form_error": float(np.max(np.abs(per["elbo_uniform"] - VI.elbo_uniform_ring(x, R)))),
+        "elbo_uniform_closed_form_error": float(np.max(np.abs(per["elbo_uniform"] - elbo_uniform_ring(x, R)))),
         "gap_uniform_kl_error": float(np.max(np.abs(per["gap_uniform"] - kl_uniform))),
         "gap_uniform_min": float(per["gap_uniform"].min()),
         "gap_uniform_max": float(per["gap_uniform"].max()),
@@ -275,3 +275,105 @@ def use_bessel_for_any_radius(VI) -> None:
     numpy's i0 overflows: the config accepts any radius of the K sweep, the defaults stay
     below z = 250, where both functions give the same numbers."""
     VI.log_bessel_i0 = log_bessel_i0
+
+
+# ----------------------------------------------------------------------------
+# Q2.4: the limits checked at the same points, and the figure's panels (c) and (d)
+# ----------------------------------------------------------------------------
+
+
+def elbo_uniform_ring(x: np.ndarray, R: float) -> np.ndarray:
+    """Closed form of L(Unif) for the ring mixture (K >= 2): -log 2pi - (|x|^2 + R^2) / 2, shape
+    (n,). It does not depend on K: only the centroid (0) and mean square radius R^2 of the means enter."""
+    return -math.log(2.0 * math.pi) - 0.5 * (np.sum(x**2, axis=1) + R**2)
+
+
+def frame_coordinates(noise: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of noise (n, 2) along the tangent (-sin a, cos a) and the outward normal
+    (cos a, sin a) of the circle at angle a (n,). Returns (e_t, e_n), each (n,)."""
+    c, s = np.cos(angle), np.sin(angle)
+    return -s * noise[:, 0] + c * noise[:, 1], c * noise[:, 0] + s * noise[:, 1]
+
+
+def ring_log_density_limit(VI, x: np.ndarray, R: float) -> np.ndarray:
+    """log p_inf(x) = -log 2pi - (|x|^2 + R^2)/2 + log I_0(R |x|): the K -> infinity limit of the
+    ring mixture at fixed R (uniform mixture over the whole circle). x (n, 2) -> (n,)."""
+    r2 = np.sum(x**2, axis=1)
+    return -VI.LOG_2PI - 0.5 * (r2 + R**2) + VI.log_bessel_i0(R * np.sqrt(r2))
+
+
+def sweep_limit_checks(VI, sweep: dict, seed: int) -> dict:
+    """VI.sweep_experiment's result with, on the same coupled test points (the regime's stream), each
+    row's largest error of the closed form of L(Unif) and largest distance of log p_K(x) from its
+    K -> infinity limit at the same points, and each regime's "same_points_limit": the means at the
+    points the coupled samples tend to, R u(2 pi u) + e (fixed R) or e in the frame at angle 2 pi u."""
+    n, R, d = sweep["n"], sweep["fixed_R"]["R"], sweep["fixed_spacing"]["spacing"]
+    out = dict(sweep)
+    for regime in VI.SWEEP_REGIMES:
+        rng = VI.rng_for(seed, "vi", "sweep", regime)
+        u, noise = rng.random(n), rng.standard_normal((n, 2))  # VI.sweep_regime's draws
+        rows = []
+        for row in sweep[regime]["rows"]:
+            K, R_K = row["K"], row["R"]
+            angle = VI.coupled_angles(K, u)
+            x = VI.on_circle(angle, R_K) + noise
+            per = VI.elbo_study(x, VI.ring_gmm(K, R_K))
+            if regime == "fixed_R":
+                limit = ring_log_density_limit(VI, x, R)
+            else:
+                limit = VI.row_log_density_limit(*frame_coordinates(noise, angle), d) - math.log(K)
+            closed_form_error = np.max(np.abs(per["elbo_uniform"] - elbo_uniform_ring(x, R_K)))
+            rows.append({**row, "elbo_uniform_closed_form_error": float(closed_form_error),
+                         "log_p_limit_max_abs_dev": float(np.max(np.abs(per["log_p"] - limit)))})
+        limit_angle = 2.0 * np.pi * u
+        same = {}
+        if regime == "fixed_R":
+            x = VI.on_circle(limit_angle, R) + noise
+            same["log_p"], same["log_p_sem"] = VI.mean_and_sem(ring_log_density_limit(VI, x, R))
+            same["elbo_uniform"], same["elbo_uniform_sem"] = VI.mean_and_sem(elbo_uniform_ring(x, R))
+            gap = VI.log_bessel_i0(R * np.linalg.norm(x, axis=1))
+            same["gap_uniform"], same["gap_uniform_sem"] = VI.mean_and_sem(gap)
+        else:
+            same["log_p_plus_log_K"], same["log_p_plus_log_K_sem"] = VI.mean_and_sem(
+                VI.row_log_density_limit(*frame_coordinates(noise, limit_angle), d))
+        # the keys in the order of the summary: ..., rows, same_points_limit, limits
+        out[regime] = {}
+        for key, value in sweep[regime].items():
+            if key == "limits":
+                out[regime]["same_points_limit"] = same
+            out[regime][key] = rows if key == "rows" else value
+    return out
+
+
+def plot_sweep_with_checks(VI, sweep: dict, path) -> None:
+    """The PDF's Figure 2.4: VI.plot_sweep_bounds's panels (a) and (b) above two panels of checks:
+    (c) the largest distance of log p_K(x) from its limit at the same points in both regimes, and
+    (d) at fixed spacing, log p_K + log K against C(d) and against its limit at the same points."""
+    fig, axes = VI.pyplot().subplots(2, 2, figsize=(6.8, 3.6))
+    VI.plot_sweep_bounds(axes[0], sweep)
+    Ks = np.array(sweep["K"], dtype=float)
+    fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
+
+    def col(regime: dict, name: str) -> np.ndarray:
+        return np.array([r[name] for r in regime["rows"]])
+
+    dots = {"marker": "o", "markersize": 3}
+    floor = 1e-16
+    ax = axes[1, 0]
+    ax.plot(Ks, np.maximum(col(fr, "log_p_limit_max_abs_dev"), floor), color="C3",
+            label=r"fixed R: limit $\log p_\infty(x)$", **dots)
+    ax.plot(Ks, np.maximum(col(fs, "log_p_limit_max_abs_dev"), floor), color="C4",
+            label=r"fixed spacing: limit (row of Gaussians) $- \log K$", **dots)
+    ax.set(title=r"(c) $\max_x |\log p_K(x) - \mathrm{limit}(x)|$ at the same points", xscale="log", yscale="log",
+           xlabel="number of components K", ylabel="nats", ylim=(floor / 2, 1e2))
+    ax.legend(loc="center right")
+    ax = axes[1, 1]
+    same = fs["same_points_limit"]
+    ax.plot(Ks, col(fs, "log_p") + np.log(Ks), color="C3", label=r"$\log p_K(x) + \log K$, test points", **dots)
+    ax.axhline(same["log_p_plus_log_K"], color="C3", linestyle=":", linewidth=0.9, label="its limit, same points")
+    ax.axhline(fs["limits"]["log_p_plus_log_K"], color="k", linestyle="--", linewidth=0.9,
+               label="$C(d)$, exact expectation")
+    ax.set(title=r"(d) fixed spacing: $\log p_K + \log K$", xscale="log", xlabel="number of components K",
+           ylabel="mean over test points (nats)")
+    ax.legend(loc="center right")
+    VI.save_figure(fig, path)
