@@ -39,6 +39,17 @@ def zip_digest(repo: Path) -> str:
     return hashlib.sha256(zip_path.read_bytes()).hexdigest()
 
 
+def result_digests(repo: Path) -> dict[str, str]:
+    """sha256 of every built file the submission depends on (not logs, timings or LaTeX scratch)."""
+    skip = ("logs", "benchmarks", "check", "report/build", ".manifest")  # .manifest: the jobs' records
+    out = {}
+    for path in sorted((repo / "results").rglob("*")):
+        rel = path.relative_to(repo / "results").as_posix()
+        if path.is_file() and not rel.startswith(skip):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
 def start_build(repo: Path) -> subprocess.Popen:
     """The tiny build in the background, in a session of its own (so that a test can signal the
     whole process group, as Ctrl-C in a terminal does)."""

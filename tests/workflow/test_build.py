@@ -2,7 +2,6 @@
 repository, then check the submission, the PDF's numbers, the rebuild sets and
 the errors a user sees."""
 
-import hashlib
 import json
 import os
 import re
@@ -21,7 +20,7 @@ from config_check import check_config
 from rule_helpers import robustness_sections
 from vi_build import HEADLINE_PARTS, settings_from_config
 from built import copy_build
-from helpers import ROOT, SNAKEMAKE, TINY, copy_repo, edited_config, planned_rules, snakemake
+from helpers import ROOT, SNAKEMAKE, TINY, edited_config, planned_rules, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -224,27 +223,6 @@ def test_respelled_values_rerun_nothing(built, tmp_path):
     respelled = tmp_path / "respelled.yaml"
     respelled.write_text("seed: 7.0\ndata: {R: [10.0, 1.0], n: 200.0}\nem: {tol: 0.000001}\n")
     assert planned_rules(built, "--configfile", str(respelled)) == {}
-
-
-def result_digests(repo: Path) -> dict[str, str]:
-    """sha256 of every built file the submission depends on (not logs, timings or LaTeX scratch)."""
-    skip = ("logs", "benchmarks", "check", "report/build", ".manifest")  # .manifest: the jobs' records
-    out = {}
-    for path in sorted((repo / "results").rglob("*")):
-        rel = path.relative_to(repo / "results").as_posix()
-        if path.is_file() and not rel.startswith(skip):
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
-def test_same_inputs_give_the_same_bytes(built, tmp_path):
-    """A second clean build, in another folder and at another time, matches byte for byte."""
-    other = copy_repo(tmp_path)
-    snakemake(other)
-    first, second = result_digests(built), result_digests(other)
-    assert f"{net_id(built)}.zip" in first and "theory.pdf" in first
-    assert first.keys() == second.keys()
-    assert {k for k in first if first[k] != second[k]} == set()
 
 
 def test_latex_error_names_the_template_line(built, tmp_path):
