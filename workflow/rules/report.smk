@@ -8,7 +8,7 @@ rule provenance:
         "Reproducibility statement: configuration, package and TeX versions"
     input:
         requirements="requirements.txt",
-        **code("provenance", "tables", vi=False),
+        **code("provenance", "latex_text", vi=False),
     output:
         json="results/report/provenance.json",
         table=report("results/tables/config.tex", caption="../report/table_config.rst", category="Reproducibility"),
@@ -73,7 +73,7 @@ rule render:
     input:
         template=TEMPLATE,
         sections=SECTIONS,
-        **code("render", "claims", "tables", vi=False),
+        **code("render", "claims", "latex_text", vi=False),
         em=expand(rules.em.output.summary, R=R_TAGS),
         json_kde=rules.kde.output.summary,
         json_ebm=rules.ebm.output.summary,

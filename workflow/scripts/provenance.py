@@ -12,7 +12,7 @@ from importlib import metadata
 
 import pandas as pd
 from common import logged, write_json
-from tables import tex
+from latex_text import tex
 
 PACKAGES = ("snakemake", "numpy", "torch", "matplotlib", "pandas", "jinja2")
 

@@ -2,13 +2,13 @@
 delimiters: \\VAR{...}, \\BLOCK{...}, \\#{...}). A name missing from the results
 fails the build (StrictUndefined) instead of leaving a blank in the PDF."""
 
+import csv
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 from claims import all_claims
 from common import logged, read_json, write_json
-from tables import tex
+from latex_text import tex
 
 
 def num(x, digits=3) -> str:
@@ -64,7 +64,8 @@ def main(snakemake):
         elif name.startswith("table_"):
             context["tables"][name[len("table_"):]] = Path(inp[name]).read_text()
     c = context
-    ess_at_start = float(pd.read_csv(inp.ebm_trace, nrows=1)["ess"].iloc[0])
+    with open(inp.ebm_trace, newline="") as trace:  # the first row: the initial model's weights
+        ess_at_start = float(next(csv.DictReader(trace))["ess"])
     c["claims"] = all_claims(c["em"], c["kde"], c["kde_R"], c["vi_elbo"], c["vi_sweep"], c["ebm"], c["ebm_kde"],
                              c["ebm_variants"]["variants"], ess_at_start, c["K"], c["n"])
     write_json(snakemake.output.claims, context["claims"])

@@ -1,19 +1,8 @@
-"""LaTeX tables (booktabs, through pandas' Styler) from the results' JSON files, and the
-LaTeX escaping of plain text that the other tables and the template use.
+"""LaTeX tables (booktabs, through pandas' Styler) from the results' JSON files.
 `params.table` names the table; each has a small function below."""
 
 import pandas as pd
 from common import logged, read_json
-
-
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def tex(text) -> str:
-    """Plain text made safe for LaTeX: its special characters escaped."""
-    # "-{}" keeps "--" from becoming an en dash
-    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text)).replace("-", "-{}")
 
 
 def fmt(x, digits=3) -> str:
