@@ -1,6 +1,5 @@
 # Shared definitions: config validation (before any job runs) and path helpers.
 
-import os
 import sys
 from pathlib import Path
 
@@ -54,13 +53,12 @@ def split_files(tag):
     return {s: f"results/data/R{tag}/{s}.npy" for s in ("train", "validation", "test")}
 
 
-def usable_cpus():
-    """The CPUs this process may run on (its affinity where the system reports one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-# The EBM's training variants in config order, dealt round-robin to one job per CPU.
-VARIANT_GROUPS = min(len(config["ebm"]["variants"]), usable_cpus())
+# The EBM's training variants, dealt round-robin in config order to VARIANT_JOBS jobs (one per
+# CPU of the 2-core machine the build is sized for). A constant, not this machine's CPU count:
+# the jobs' params would otherwise differ between machines (or under taskset), and a finished
+# build would train its variants again on another one.
+VARIANT_JOBS = 2
+VARIANT_GROUPS = min(len(config["ebm"]["variants"]), VARIANT_JOBS)
 
 
 def variant_group(group):

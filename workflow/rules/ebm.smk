@@ -3,7 +3,7 @@
 # changed settings; the comparison with the KDE; figures and tables for the report.
 # Training does not read the KDE's results, so a KDE change reruns only the comparison.
 # Threads: config ebm.threads (one setting of the analysis: torch's thread count).
-# The variants train in VARIANT_GROUPS jobs, one per CPU (at most one per variant), each
+# The variants train in VARIANT_GROUPS jobs (two, at most one per variant), each
 # training its share one after the other: a job that imports torch costs about 1.5 s of
 # CPU before it trains, so one job per variant would spend more than it gains.
 
