@@ -459,20 +459,11 @@ def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: f
         "K": K,
         "iterations": result.iterations,
         "converged": result.converged,
-        "restart": result.restart,
-        "restarts": restarts,
-        "restart_log_likelihoods": result.restart_log_likelihoods,
-        "train_loglik_fit": float(result.log_likelihood[-1]),
-        "train_loglik_true": em_mean_log_likelihood(data["train"], truth),
+        "train_loglik_true": em_mean_log_likelihood(data["train"], truth),  # the traces' reference line
         "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
         "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
-        # paired on the same test points, so the standard error is that of the difference
-        "test_gap_sem": mean_and_sem(gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit))[1],
-        "weights_fit": fit.weights.tolist(),
-        "means_fit": fit.means.tolist(),
         "mean_error_max": float(dist.max()),
         "mean_error_rms": float(np.sqrt(np.mean(dist**2))),
-        "weight_error_max": float(np.max(np.abs(fit.weights - truth.weights))),
     }
 
 
@@ -549,12 +540,9 @@ def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: G
     """Q1.3: sigma tuned on validation, the test log-likelihood beside the true density's.
     Returns (summary, sigmas tried, their validation log-likelihoods)."""
     best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
-    kde_test = kde_log_density(data["test"], data["train"], best)
-    true_test = gmm_log_density(data["test"], truth)
-    summary = {"sigma": best, "validation_loglik": float(lls.max())}
-    summary["test_loglik"], summary["test_loglik_sem"] = mean_and_sem(kde_test)
-    summary["test_loglik_true"], summary["test_loglik_true_sem"] = mean_and_sem(true_test)
-    summary["test_gap_sem"] = mean_and_sem(true_test - kde_test)[1]  # paired: same test points
+    summary = {"sigma": best}
+    summary["test_loglik"], summary["test_loglik_sem"] = mean_and_sem(kde_log_density(data["test"], data["train"], best))
+    summary["test_loglik_true"] = em_mean_log_likelihood(data["test"], truth)
     return summary, sigmas, lls
 
 
@@ -772,30 +760,31 @@ def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> flo
 
 
 def evaluate_ebm(energy: ShallowEnergy, data: dict, truth: GMM, x_q: np.ndarray, cfg: EBMSettings, R: float) -> dict:
-    """Q1.7: A by importance sampling (is) and by quadrature (quad), and for each the test
-    log-likelihood and its gap to the true density (paired), with standard errors."""
+    """Q1.7: A by importance sampling (is, with its standard error) and by quadrature (quad), the
+    test log-likelihood with each, and the gap to the true density (paired, A by quadrature)."""
     with torch.no_grad():
         log_w = importance_log_weights(energy, to_tensor(x_q), to_tensor(gmm_log_density(x_q, truth)))
-    lim = R + cfg.quadrature_margin
-    estimates = {"is": (float(importance_log_partition(log_w)), importance_log_partition_se(log_w)),
-                 "quad": (quadrature_log_partition(energy, lim, cfg.quadrature_num), 0.0)}
+    a_is, a_quad = float(importance_log_partition(log_w)), quadrature_log_partition(
+        energy, R + cfg.quadrature_margin, cfg.quadrature_num)
     e_test = energy_values(energy, data["test"])
     log_p_true = gmm_log_density(data["test"], truth)
     mean_energy, mean_energy_se = mean_and_sem(e_test)
-    gap, gap_se = mean_and_sem(log_p_true - e_test)  # log p_true - log p_theta = this + A
-    summary = {"R": R, "base_var_final": energy.base_var, "importance_M": len(x_q), "ess": effective_sample_size(log_w)}
-    summary["test_loglik_true"], summary["test_loglik_true_se"] = mean_and_sem(log_p_true)
-    for key, (a, a_se) in estimates.items():
-        summary[f"A_{key}"], summary[f"A_{key}_se"] = a, a_se
-        summary[f"test_loglik_{key}"] = mean_energy - a
-        summary[f"test_loglik_{key}_se"] = math.hypot(mean_energy_se, a_se)
-        summary[f"gap_to_true_{key}"] = gap + a
-        summary[f"gap_to_true_{key}_se"] = math.hypot(gap_se, a_se)
-    summary["A_is_minus_quad"] = estimates["is"][0] - estimates["quad"][0]
-    a_is = estimates["is"][0]
-    summary["train_loglik"] = float(energy_values(energy, data["train"]).mean()) - a_is
-    summary["validation_loglik"] = float(energy_values(energy, data["validation"]).mean()) - a_is
-    return summary
+    return {
+        "R": R,
+        "base_var_final": energy.base_var,
+        "importance_M": len(x_q),
+        "ess": effective_sample_size(log_w),
+        "test_loglik_true": float(np.mean(log_p_true)),
+        "A_is": a_is,
+        "A_is_se": importance_log_partition_se(log_w),
+        "test_loglik_is": mean_energy - a_is,
+        "A_quad": a_quad,
+        "test_loglik_quad": mean_energy - a_quad,
+        "test_loglik_quad_se": mean_energy_se,  # A by quadrature has no sampling error
+        "gap_to_true_quad": mean_and_sem(log_p_true - e_test)[0] + a_quad,  # log p_true - log p_theta
+        "A_is_minus_quad": a_is - a_quad,
+        "validation_loglik": float(energy_values(energy, data["validation"]).mean()) - a_is,
+    }
 
 
 def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, progress=None,
@@ -816,17 +805,13 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, pr
     return energy, trace, {"best_step": best_step, **evaluate_ebm(energy, data, truth, x_q, cfg, R)}
 
 
-def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, truth: GMM, kde_sigma: float) -> dict:
-    """Q1.7: the KDE against the EBM (A by quadrature) and the truth on the test set, paired;
-    lead = mean(log p_theta - log p_kde)."""
+def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, kde_sigma: float) -> dict:
+    """Q1.7: the KDE's test log-likelihood, and the EBM's lead over it (A by quadrature), paired on the
+    test points: lead = mean(log p_theta - log p_kde)."""
     log_p_kde = kde_log_density(data["test"], data["train"], kde_sigma)
-    log_p_true = gmm_log_density(data["test"], truth)
     lead, lead_se = mean_and_sem(energy_values(energy, data["test"]) - log_p_kde)  # this - A
-    out = {"kde_sigma": kde_sigma}
-    out["test_loglik_kde"], out["test_loglik_kde_se"] = mean_and_sem(log_p_kde)
-    out["kde_gap_to_true"], out["kde_gap_to_true_se"] = mean_and_sem(log_p_true - log_p_kde)
-    out["lead_over_kde_quad"], out["lead_over_kde_quad_se"] = lead - summary["A_quad"], lead_se
-    return out
+    return {"test_loglik_kde": float(np.mean(log_p_kde)), "lead_over_kde_quad": lead - summary["A_quad"],
+            "lead_over_kde_quad_se": lead_se}
 
 
 def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
@@ -896,13 +881,6 @@ def kl_categorical(log_q: np.ndarray, log_r: np.ndarray) -> np.ndarray:
 def posterior_log_probs(log_joint: np.ndarray) -> np.ndarray:
     """log p(z=k | x_i) = log p(x_i, z=k) - log p(x_i), from (n, K) log joints. Shape (n, K)."""
     return log_joint - logsumexp(log_joint, axis=1)[:, None]
-
-
-def entropy_categorical(log_q: np.ndarray) -> np.ndarray:
-    """H(q) = -sum_k q_k log q_k for each row of (n, K) log-probabilities. Returns (n,)."""
-    q = np.exp(log_q)
-    with np.errstate(invalid="ignore"):
-        return -np.where(q > 0, q * log_q, 0.0).sum(axis=1)
 
 
 def random_simplex_log_probs(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
@@ -1021,7 +999,6 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
         "reverse_fits": reverse_fits,
         "reverse_fit": reverse_fits[0],
     }
-    summary["q"]["ratio"] = summary["q"]["kl_pq"] / summary["q"]["kl_qp"]
     curves = {"x": x, "log_p": log_p, "m_grid": m_grid, "reverse_profile": reverse_profile, "forward_profile": forward_profile}
     return summary, curves
 
@@ -1070,10 +1047,9 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
 
 
 def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, np.ndarray]:
-    """Per point of x (n, 2): log p(x), the ELBOs with q = Unif and q = posterior, their gaps and the
-    posterior entropy, as (n,) arrays; in blocks of max_entries / K points (fixed memory whatever K)."""
-    names = ("log_p", "elbo_uniform", "elbo_posterior", "posterior_entropy")
-    out = {name: np.empty(len(x)) for name in names}
+    """Per point of x (n, 2): log p(x), the ELBOs with q = Unif and q = posterior and their gaps, as
+    (n,) arrays; in blocks of max_entries / K points (fixed memory whatever K)."""
+    out = {name: np.empty(len(x)) for name in ("log_p", "elbo_uniform", "elbo_posterior")}
     log_uniform = np.full(gmm.K, -math.log(gmm.K))
     block = max(1, max_entries // gmm.K)
     for start in range(0, len(x), block):
@@ -1083,7 +1059,6 @@ def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, n
         out["log_p"][sl] = logsumexp(log_joint, axis=1)
         out["elbo_uniform"][sl] = elbo(log_joint, log_uniform)
         out["elbo_posterior"][sl] = elbo(log_joint, log_r)
-        out["posterior_entropy"][sl] = entropy_categorical(log_r)
     out["gap_uniform"] = out["log_p"] - out["elbo_uniform"]
     out["gap_posterior"] = out["log_p"] - out["elbo_posterior"]
     return out
@@ -1091,15 +1066,14 @@ def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, n
 
 def elbo_experiment(x: np.ndarray, K: int, R: float, rng: np.random.Generator, random_q: int) -> tuple[dict, dict]:
     """Q2.3 for one radius on the test points x (n, 2); `random_q` random q per point check Q2.1's
-    identity. Returns (summary of means with standard errors, elbo_study's per-point arrays)."""
+    identity. Returns (summary of means, elbo_study's per-point arrays)."""
     gmm = ring_gmm(K, R)
     per = elbo_study(x, gmm)
     summary: dict = {"R": R, "K": K, "n": int(len(x))}
-    for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "gap_posterior", "posterior_entropy"):
-        summary[name], summary[f"{name}_sem"] = mean_and_sem(per[name])
-    summary["gap_posterior_max_abs"] = float(np.max(np.abs(per["gap_posterior"])))
+    for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "gap_posterior"):
+        summary[name] = float(per[name].mean())
+    summary["gap_uniform_sem"] = mean_and_sem(per["gap_uniform"])[1]
     summary["identity_max_error"] = elbo_identity_error(x, gmm, rng, random_q)
-    summary["identity_draws"] = random_q
     return summary, per
 
 
@@ -1207,19 +1181,18 @@ def row_log_density_constant(d: float, num: int = 4001, width: float = 12.0) -> 
     return float(np.trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), e) - 0.5)
 
 
+SWEEP_COLUMNS = ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform")
+
+
 def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: np.random.Generator) -> list[dict]:
-    """Q2.4 in one regime: for each K, the means (with standard errors) over n coupled test points."""
+    """Q2.4 in one regime: for each K, the means of SWEEP_COLUMNS over n coupled test points."""
     u, noise = rng.random(n), rng.standard_normal((n, 2))
     rows = []
     for K in Ks:
         R_K = ring_radius(K, regime, R, K_ref)
         per = elbo_study(on_circle(coupled_angles(K, u), R_K) + noise, ring_gmm(K, R_K))
-        row = {"K": K, "R": R_K, "spacing": neighbour_spacing(K, R_K)}
-        for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "posterior_entropy"):
-            row[name], row[f"{name}_sem"] = mean_and_sem(per[name])
-        row["log_p_plus_log_K"] = row["log_p"] + math.log(K)
-        row["gap_posterior_max_abs"] = float(np.max(np.abs(per["gap_posterior"])))
-        rows.append(row)
+        row = {"K": K, "R": R_K, **{name: float(per[name].mean()) for name in SWEEP_COLUMNS}}
+        rows.append({**row, "log_p_plus_log_K": row["log_p"] + math.log(K)})
     return rows
 
 
@@ -1241,8 +1214,7 @@ def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_
             "spacing": d,
             "rows": rows["fixed_spacing"],
             # E log p_K = -log K + C(d) + o(1);  E L(Unif) = -log 2pi - 1 - R_K^2 for every K >= 2.
-            "limits": {"log_p_plus_log_K": C, "elbo_uniform_plus_R2": -LOG_2PI - 1.0,
-                       "gap_minus_R2_plus_log_K": C + LOG_2PI + 1.0},
+            "limits": {"log_p_plus_log_K": C, "elbo_uniform_plus_R2": -LOG_2PI - 1.0},
         },
     }
 
@@ -1302,7 +1274,7 @@ def seed_numbers_em(s: Settings) -> dict[str, float]:
         data = make_datasets(s.seed, s.data.K, s.data.n, R)
         _, em = em_experiment(data, s.data.K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
         out[f"em_R{R:g}_mean_error_max"] = em["mean_error_max"]
-        out[f"vi_R{R:g}_gap_uniform"] = mean_and_sem(elbo_study(data["test"], ring_gmm(s.data.K, R))["gap_uniform"])[0]
+        out[f"vi_R{R:g}_gap_uniform"] = float(elbo_study(data["test"], ring_gmm(s.data.K, R))["gap_uniform"].mean())
     return out
 
 
@@ -1401,7 +1373,7 @@ def run_homework(s: Settings, outdir: Path) -> dict:
 
     # Q1.6-1.7: the EBM on the KDE's data, compared with the KDE and the truth on the same test set.
     energy, trace, ebm = ebm_experiment(kde_data, K, s.kde.R, s.seed, s.ebm)
-    summary["ebm"] = {**ebm, **ebm_kde_comparison(energy, ebm, kde_data, truth, kde["sigma"])}
+    summary["ebm"] = {**ebm, **ebm_kde_comparison(energy, ebm, kde_data, kde["sigma"])}
     e = summary["ebm"]
     print(f"Q1.6  EBM: kept step {e['best_step']} of {s.ebm.steps}; A_hat {e['A_is']:.4f} +- {e['A_is_se']:.4f} "
           f"(ESS {e['ess']:.0f} of {e['importance_M']}), A by quadrature {e['A_quad']:.4f}")

@@ -48,7 +48,8 @@ def test_variants_are_the_builds(tiny, appendix_run):
     for ours, (name, change) in zip(appendix["variants"], config["ebm"]["variants"].items()):
         build = ebm_variant(VI, data, settings.data.K, settings.kde.R, settings.seed, base, name, change, log=lambda *a: None)
         shared = [k for k in ours if k != "name"]
-        assert len(shared) > 15
+        # at least the columns of the appendix's table of variants
+        assert {"base_var_final", "best_step", "validation_loglik", "test_loglik_quad", "A_is_minus_quad", "ess"} <= set(shared)
         assert {k: ours[k] for k in shared} == {k: build[k] for k in shared}, name
 
 

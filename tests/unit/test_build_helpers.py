@@ -25,6 +25,9 @@ def test_compare_passes_equal_numbers_and_names_those_that_differ():
     grader["kde"]["sigma"] = 0.30001
     with pytest.raises(DisagreementError, match=r"disagree on 1 numbers: kde.sigma: build 0.3, grader 0.30001"):
         compare(grader, build)
+    grader["kde"] = {"sigma": 0.3, "h": 1.0}  # a number of the grader's that the build lacks
+    with pytest.raises(DisagreementError, match=r"1 of the grader's 4 numbers are not in the build's results: kde.h"):
+        compare(grader, build)
 
 
 def test_variant_labels_say_what_changed():

@@ -201,8 +201,8 @@ def test_kde_comparison_is_consistent_with_the_separate_log_likelihoods():
     gmm = VI.ring_gmm(10, 10.0)
     data = {s: VI.sample_gmm(gmm, 100, VI.rng_for(SEED, "ebm-test", "kde", s)) for s in VI.SPLITS}
     energy, _, summary = train_ebm_in_full(VI, data, 10, 10.0, SEED, SECTION, log=quiet)
-    comparison = VI.ebm_kde_comparison(energy, summary, data, gmm, kde_sigma=0.3)
-    comparison.update(vi_extras.ebm_kde_extras(VI, energy, summary, data, kde_sigma=0.3))
+    comparison = VI.ebm_kde_comparison(energy, summary, data, kde_sigma=0.3)
+    comparison = vi_extras.ebm_kde_extras(VI, comparison, data, energy, summary, gmm, kde_sigma=0.3)
     assert comparison["test_loglik_kde"] == pytest.approx(VI.kde_log_likelihood(data["test"], data["train"], 0.3))
     for key in ("is", "check", "quad"):
         paired = summary[f"test_loglik_{key}"] - comparison["test_loglik_kde"]

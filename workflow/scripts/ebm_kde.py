@@ -15,8 +15,8 @@ def main(snakemake):
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
     energy = energy_from_dict(VI, read_json(snakemake.input.model))
     summary, sigma = read_json(snakemake.input.summary), read_json(snakemake.input.kde)["sigma"]
-    comparison = VI.ebm_kde_comparison(energy, summary, data, VI.ring_gmm(p.K, p.R), sigma)
-    comparison.update(ebm_kde_extras(VI, energy, summary, data, sigma))
+    comparison = VI.ebm_kde_comparison(energy, summary, data, sigma)
+    comparison = ebm_kde_extras(VI, comparison, data, energy, summary, VI.ring_gmm(p.K, p.R), sigma)
     ebm, kde = summary["test_loglik_is"], comparison["test_loglik_kde"]
     print(f"target: EBM test log-lik {ebm:.4f} >= KDE {kde:.4f}: {ebm >= kde}")
     write_json(snakemake.output.comparison, comparison)

@@ -17,7 +17,7 @@ def main(snakemake):
     R = float(snakemake.wildcards.R)
     data = {s: np.load(snakemake.input[s]) for s in VI.SPLITS}
     result, summary = VI.em_experiment(data, p.K, R, p.seed, p.em["max_iter"], p.em["tol"], p.em["restarts"])
-    summary.update(em_extras(VI, summary, data))
+    summary = em_extras(VI, summary, data, result)
     print(f"R={R:g}: restart log-likelihoods {np.round(summary['restart_log_likelihoods'], 4).tolist()}")
     print(f"kept restart {result.restart}: {result.iterations} steps, converged={result.converged}")
     print(f"max |mu_hat - mu| = {summary['mean_error_max']:.4f}, test log-lik {summary['test_loglik_fit']:.4f}")

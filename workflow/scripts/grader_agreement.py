@@ -42,12 +42,15 @@ def build_summary(inputs) -> dict:
 
 
 def compare(grader: dict, build: dict, rel: float = 1e-12) -> dict:
-    """Every number present in both summaries; raises naming the first ones that differ by more
-    than `rel` (relative, with the same absolute floor)."""
+    """Every number of the grader's summary (in the build's sections) against the build's, which
+    holds them all and the numbers only the report uses; raises naming the first ones that are
+    missing from the build or differ by more than `rel` (relative, with the same absolute floor)."""
     ours, theirs = numeric_leaves(build), numeric_leaves({k: grader[k] for k in build})
-    common = sorted(set(ours) & set(theirs))
-    if len(common) < len(ours) // 2:
-        raise DisagreementError(f"only {len(common)} of the build's {len(ours)} numbers are in the grader's summary")
+    missing = sorted(set(theirs) - set(ours))
+    if missing or not theirs:
+        raise DisagreementError(f"{len(missing)} of the grader's {len(theirs)} numbers are not in the build's "
+                                f"results: {', '.join(missing[:5])}")
+    common = sorted(theirs)
     worse = [k for k in common if not math.isclose(ours[k], theirs[k], rel_tol=rel, abs_tol=rel)]
     if worse:
         shown = ", ".join(f"{k}: build {ours[k]!r}, grader {theirs[k]!r}" for k in worse[:5])

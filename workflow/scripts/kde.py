@@ -19,7 +19,7 @@ def main(snakemake):
     grid = np.geomspace(cfg["sigma_min"], cfg["sigma_max"], cfg["sigma_num"])
     truth = VI.ring_gmm(p.K, p.R)
     summary, sigmas, lls = VI.kde_experiment(data, grid, cfg["refine_num"], truth)
-    summary.update(kde_extras(summary["sigma"], sigmas), R=p.R)
+    summary = {**kde_extras(VI, summary, data, truth, sigmas, lls), "R": p.R}
     if summary["sigma_on_grid_edge"]:
         print(f"warning: the best sigma {summary['sigma']:.4g} is at the edge of the grid; widen kde.sigma_min/sigma_max")
     print(f"sigma = {summary['sigma']:.5g} (validation {summary['validation_loglik']:.4f}), test {summary['test_loglik']:.4f}")

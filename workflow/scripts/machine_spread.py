@@ -46,8 +46,9 @@ def retrain(request: dict) -> dict:
     section = {**request["ebm"], "log_every": 0}
     energy, _, summary = train_ebm_in_full(VI, data, request["K"], request["R"], request["seed"], section,
                                            log=lambda line: None)
-    comparison = VI.ebm_kde_comparison(energy, summary, data, VI.ring_gmm(request["K"], request["R"]), request["kde_sigma"])
-    comparison.update(ebm_kde_extras(VI, energy, summary, data, request["kde_sigma"]))
+    comparison = VI.ebm_kde_comparison(energy, summary, data, request["kde_sigma"])
+    comparison = ebm_kde_extras(VI, comparison, data, energy, summary, VI.ring_gmm(request["K"], request["R"]),
+                                request["kde_sigma"])
     return {"summary": summary, "comparison": comparison}
 
 

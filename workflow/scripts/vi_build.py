@@ -140,7 +140,7 @@ def train_ebm_in_full(VI, data: dict, K: int, R: float, seed: int, section: dict
     cfg = replace(VI.EBMSettings(), **vi_extras.ebm_settings_values(section))
     progress = vi_extras.progress_printer(section["log_every"], section["importance_M"], log)
     energy, trace, summary = VI.ebm_experiment(data, K, R, seed, cfg, progress=progress, log=log)
-    return energy, trace, {**vi_extras.ebm_extras(VI, energy, trace, summary, data, K, R, seed, section), **summary}
+    return energy, trace, vi_extras.ebm_extras(VI, energy, trace, summary, data, K, R, seed, section)
 
 
 def ebm_variant(VI, data: dict, K: int, R: float, seed: int, base: dict, name: str, change: dict, log=print) -> dict:

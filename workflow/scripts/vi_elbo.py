@@ -20,8 +20,8 @@ def main(snakemake):
     for R, path in zip(p.R, snakemake.input.test):
         points[R] = np.load(path)
         rng = VI.rng_for(p.seed, "vi", "random_q", R)
-        by_R[f"{R:g}"], per_R[R] = VI.elbo_experiment(points[R], p.K, R, rng, p.elbo["random_q"])
-        by_R[f"{R:g}"].update(elbo_extras(VI, by_R[f"{R:g}"], per_R[R], points[R]))
+        summary, per_R[R] = VI.elbo_experiment(points[R], p.K, R, rng, p.elbo["random_q"])
+        by_R[f"{R:g}"] = elbo_extras(VI, summary, per_R[R], points[R], p.elbo["random_q"])
         s = by_R[f"{R:g}"]
         print(f"R={R:g}: log p {s['log_p']:.4f}, ELBO posterior {s['elbo_posterior']:.4f}, "
               f"ELBO uniform {s['elbo_uniform']:.4f}, gap {s['gap_uniform']:.4f} +- {s['gap_uniform_sem']:.4f}")

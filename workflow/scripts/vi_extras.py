@@ -4,7 +4,8 @@ mapping from the config's names ("tanh", "adamw") to the torch classes VI.py tak
 
 The functions that compute take the VI module as loaded by the rule (common.load_vi) and call
 VI.py's own functions on the same random streams, so the numbers they add are those of the
-code in the zip. The glue scripts merge them into VI.py's summaries (the keys of results/*.json).
+code in the zip. Each `<stage>_extras` returns VI.py's summary of that stage with its own
+numbers merged in, the keys in the order of results/*.json (in_order).
 """
 
 import math
@@ -61,6 +62,14 @@ def progress_printer(log_every: int, M: int, log=print):
     return progress
 
 
+def in_order(keys: tuple, *parts: dict) -> dict:
+    """The entries of `parts` merged (a later part wins), `keys` first and in that order, then
+    the others as they come: the order the results' JSON files have kept since these numbers
+    were computed in VI.py."""
+    merged = {k: v for part in parts for k, v in part.items()}
+    return {**{k: merged[k] for k in keys}, **merged}
+
+
 # ----------------------------------------------------------------------------
 # Q1.2 and Q1.3: numbers of the text and tables
 # ----------------------------------------------------------------------------
@@ -75,21 +84,55 @@ def gaussian_fit_log_likelihood(train: np.ndarray, test: np.ndarray) -> float:
     return float(np.mean(-0.5 * mahalanobis - math.log(2.0 * math.pi) - 0.5 * np.linalg.slogdet(cov)[1]))
 
 
-def em_extras(VI, summary: dict, data: dict) -> dict:
-    """Q1.2: how many distinct optima the restarts reached (to 4 decimals), the single Gaussian's
-    test log-likelihood, the spacing of neighbouring means and the true means."""
+EM_KEYS = ("R", "K", "iterations", "converged", "restart", "restarts", "restart_log_likelihoods",
+           "train_loglik_fit", "train_loglik_true", "test_loglik_fit", "test_loglik_true", "test_gap_sem",
+           "weights_fit", "means_fit", "mean_error_max", "mean_error_rms", "weight_error_max")
+
+
+def em_extras(VI, summary: dict, data: dict, result) -> dict:
+    """Q1.2's summary (VI.em_experiment's, with its VI.EMResult `result`) and the numbers of the
+    text: the kept start and every start's final log-likelihood, how many distinct optima they
+    reached (to 4 decimals), the fitted weights and means matched to the true components, the
+    standard error of the paired test gap, the single Gaussian's test log-likelihood, the spacing
+    of neighbouring means and the true means."""
     K, R = summary["K"], summary["R"]
-    return {
-        "distinct_optima": int(len(np.unique(np.round(summary["restart_log_likelihoods"], 4)))),
+    truth = VI.ring_gmm(K, R)
+    fit = VI.match_to_truth(result.gmm, truth)
+    gap = VI.gmm_log_density(data["test"], truth) - VI.gmm_log_density(data["test"], fit)  # paired
+    extras = {
+        "restart": result.restart,
+        "restarts": len(result.restart_log_likelihoods),
+        "restart_log_likelihoods": result.restart_log_likelihoods,
+        "train_loglik_fit": float(result.log_likelihood[-1]),
+        "test_gap_sem": VI.mean_and_sem(gap)[1],
+        "weights_fit": fit.weights.tolist(),
+        "means_fit": fit.means.tolist(),
+        "weight_error_max": float(np.max(np.abs(fit.weights - truth.weights))),
+        "distinct_optima": int(len(np.unique(np.round(result.restart_log_likelihoods, 4)))),
         "test_loglik_single_gaussian": gaussian_fit_log_likelihood(data["train"], data["test"]),
         "neighbour_spacing": VI.neighbour_spacing(K, R),
-        "means_true": VI.ring_gmm(K, R).means.tolist(),
+        "means_true": truth.means.tolist(),
     }
+    return in_order(EM_KEYS, summary, extras)
 
 
-def kde_extras(sigma: float, sigmas: np.ndarray) -> dict:
-    """Q1.3: whether the chosen sigma is an end of the grid, and how many values were tried."""
-    return {"sigma_on_grid_edge": bool(sigma in (sigmas[0], sigmas[-1])), "grid_size": int(len(sigmas))}
+def kde_extras(VI, summary: dict, data: dict, truth, sigmas: np.ndarray, lls: np.ndarray) -> dict:
+    """Q1.3's summary (VI.kde_experiment's, with the sigmas tried and their validation
+    log-likelihoods) and the numbers of the text: the best validation log-likelihood, the
+    standard errors of the truth's test log-likelihood and of the paired gap truth - KDE,
+    whether the chosen sigma is an end of the grid, and how many values were tried."""
+    sigma = summary["sigma"]
+    log_p_true = VI.gmm_log_density(data["test"], truth)
+    gap = log_p_true - VI.kde_log_density(data["test"], data["train"], sigma)  # paired: same test points
+    extras = {
+        "validation_loglik": float(lls.max()),
+        "test_loglik_true_sem": VI.mean_and_sem(log_p_true)[1],
+        "test_gap_sem": VI.mean_and_sem(gap)[1],
+        "sigma_on_grid_edge": bool(sigma in (sigmas[0], sigmas[-1])),
+        "grid_size": int(len(sigmas)),
+    }
+    keys = ("sigma", "validation_loglik", "test_loglik", "test_loglik_sem", "test_loglik_true", "test_loglik_true_sem")
+    return in_order(keys, summary, extras)
 
 
 # ----------------------------------------------------------------------------
@@ -137,11 +180,18 @@ def gradient_estimator_check(VI, energy, x: torch.Tensor, x_q: torch.Tensor, log
     }
 
 
+EBM_KEYS = ("best_step", "R", "base_var_final", "importance_M", "ess", "test_loglik_true", "test_loglik_true_se",
+            "A_is", "A_is_se", "test_loglik_is", "test_loglik_is_se", "gap_to_true_is", "gap_to_true_is_se",
+            "A_quad", "A_quad_se", "test_loglik_quad", "test_loglik_quad_se", "gap_to_true_quad",
+            "gap_to_true_quad_se", "A_is_minus_quad", "train_loglik", "validation_loglik")
+
+
 def ebm_extras(VI, energy, trace: dict, summary: dict, data: dict, K: int, R: float, seed: int, section: dict) -> dict:
-    """The EBM's checks beyond VI.evaluate_ebm, for the trained `energy` and its VI summary:
-    A_hat on a fresh sample of check_M points from q (its own stream), the quadrature at half
-    the resolution and on a box 1.5 times wider, the gradient estimator against autograd, and
-    the numbers the text quotes. `section` is the config's ebm section (or a variant's)."""
+    """The EBM's checks, then its VI summary (VI.ebm_experiment's, for the trained `energy`) with
+    the numbers the text adds: A_hat on a fresh sample of check_M points from q (its own stream),
+    the quadrature at half the resolution and on a box 1.5 times wider, the gradient estimator
+    against autograd, the standard errors, the gap to the truth with A_hat, and the training
+    log-likelihood. `section` is the config's ebm section (or a variant's)."""
     truth = VI.ring_gmm(K, R)
     x_q = VI.sample_gmm(truth, section["importance_M"], VI.rng_for(seed, "ebm", "importance", R))
     x_check = VI.sample_gmm(truth, section["check_M"], VI.rng_for(seed, "ebm", "importance-check", R))
@@ -150,7 +200,8 @@ def ebm_extras(VI, energy, trace: dict, summary: dict, data: dict, K: int, R: fl
                                                 VI.to_tensor(VI.gmm_log_density(x_check, truth)))
     a_check, a_check_se = float(VI.importance_log_partition(log_w_check)), VI.importance_log_partition_se(log_w_check)
     mean_energy, mean_energy_se = VI.mean_and_sem(VI.energy_values(energy, data["test"]))
-    gap, gap_se = VI.mean_and_sem(VI.gmm_log_density(data["test"], truth) - VI.energy_values(energy, data["test"]))
+    log_p_true = VI.gmm_log_density(data["test"], truth)
+    gap, gap_se = VI.mean_and_sem(log_p_true - VI.energy_values(energy, data["test"]))
     lim, num = R + section["quadrature_margin"], section["quadrature_num"]
     out = {
         "config": dict(section),
@@ -179,19 +230,33 @@ def ebm_extras(VI, energy, trace: dict, summary: dict, data: dict, K: int, R: fl
     # box, as a power of ten that bounds it (for the text).
     change = max(abs(out[k] - summary["A_quad"]) for k in ("A_quad_coarse", "A_quad_wide"))
     out["quadrature_check_log10"] = math.floor(math.log10(max(change, 1e-15))) + 1
-    return out
+    a_is, a_is_se = summary["A_is"], summary["A_is_se"]
+    text = {
+        "test_loglik_true_se": VI.mean_and_sem(log_p_true)[1],
+        "test_loglik_is_se": math.hypot(mean_energy_se, a_is_se),
+        "gap_to_true_is": gap + a_is,
+        "gap_to_true_is_se": math.hypot(gap_se, a_is_se),
+        "A_quad_se": 0.0,
+        "gap_to_true_quad_se": math.hypot(gap_se, 0.0),
+        "train_loglik": float(VI.energy_values(energy, data["train"]).mean()) - a_is,
+    }
+    return {**out, **in_order(EBM_KEYS, summary, text)}
 
 
-def ebm_kde_extras(VI, energy, summary: dict, data: dict, kde_sigma: float) -> dict:
-    """Q1.7: the EBM's paired lead over the KDE with A_hat on the training sample (is) and on the
-    fresh sample (check), beside VI.ebm_kde_comparison's lead with A by quadrature."""
+def ebm_kde_extras(VI, comparison: dict, data: dict, energy, summary: dict, truth, kde_sigma: float) -> dict:
+    """Q1.7's comparison (VI.ebm_kde_comparison's, for `energy` and its summary) with the numbers
+    of the text: the KDE's sigma, the standard error of its test log-likelihood, its paired gap to
+    the truth, and the EBM's paired lead over it with A_hat on the training sample (is) and on the
+    fresh sample (check)."""
     log_p_kde = VI.kde_log_density(data["test"], data["train"], kde_sigma)
     lead, lead_se = VI.mean_and_sem(VI.energy_values(energy, data["test"]) - log_p_kde)
-    out = {}
+    out = {"kde_sigma": kde_sigma, "test_loglik_kde_se": VI.mean_and_sem(log_p_kde)[1]}
+    out["kde_gap_to_true"], out["kde_gap_to_true_se"] = VI.mean_and_sem(VI.gmm_log_density(data["test"], truth) - log_p_kde)
     for key in ("is", "check"):
         out[f"lead_over_kde_{key}"] = lead - summary[f"A_{key}"]
         out[f"lead_over_kde_{key}_se"] = math.hypot(lead_se, summary[f"A_{key}_se"])
-    return out
+    return in_order(("kde_sigma", "test_loglik_kde", "test_loglik_kde_se", "kde_gap_to_true", "kde_gap_to_true_se"),
+                    comparison, out)
 
 
 # ----------------------------------------------------------------------------
@@ -206,13 +271,13 @@ def kl_normal_closed_form(m1: float, s1: float, m2: float, s2: float) -> float:
 
 def kl_extras(VI, summary: dict, kl: dict) -> dict:
     """Q2.2's numbers for the text, merged into VI.kl_experiment's summary (`kl`: its settings):
-    the mass of p on the grid, the cost -log w_j of a q on mode j alone, KL(p || q)'s
+    the ratio KL(p || q) / KL(q || p), the mass of p on the grid, the cost -log w_j of a q on mode j alone, KL(p || q)'s
     cross-entropy terms, H(p), and the bound KL(q || p) <= min_j -log w_j + KL(q || N_j)."""
     w, m, s, q_mean, q_sd = kl["p_weights"], kl["p_means"], kl["p_sds"], kl["q_mean"], kl["q_sd"]
     x = np.linspace(kl["x_min"], kl["x_max"], kl["x_num"])
     dx = float(x[1] - x[0])
     log_p = VI.mixture_log_pdf(x, w, m, s)
-    out = {**summary, "q": dict(summary["q"])}
+    out = {**summary, "q": {**summary["q"], "ratio": summary["q"]["kl_pq"] / summary["q"]["kl_qp"]}}
     out["p_mass"] = float(np.trapezoid(np.exp(log_p), dx=dx))
     out["mode_costs"] = [-math.log(wj) for wj in w]
     out["grid"] = {"x_min": kl["x_min"], "x_max": kl["x_max"], "x_num": kl["x_num"], "dx": dx}
@@ -227,16 +292,39 @@ def kl_extras(VI, summary: dict, kl: dict) -> dict:
     return out
 
 
-def elbo_extras(VI, summary: dict, per: dict, x: np.ndarray) -> dict:
-    """Q2.3's numbers for the text and its checks, for the test points x of one radius and
-    VI.elbo_experiment's summary and per-point arrays: the exact expectation of L(Unif), log K,
-    the separated-components estimate of the gap, the closed form of L(Unif) and the gap as
-    KL(Unif || posterior) checked per point, the gap's range, exp(H) on average, and the K ->
-    infinity limit at the same radius (Q2.4)."""
+def posterior_entropy(VI, x: np.ndarray, gmm, max_entries: int = 2**21) -> np.ndarray:
+    """H(p(z | x)) = -sum_k r_k log r_k per point of x (n, 2), in the blocks of VI.elbo_study. Shape (n,)."""
+    out = np.empty(len(x))
+    block = max(1, max_entries // gmm.K)
+    for start in range(0, len(x), block):
+        log_r = VI.posterior_log_probs(VI.gmm_log_joint(x[start : start + block], gmm))
+        r = np.exp(log_r)
+        with np.errstate(invalid="ignore"):
+            out[start : start + block] = -np.where(r > 0, r * log_r, 0.0).sum(axis=1)
+    return out
+
+
+ELBO_KEYS = ("R", "K", "n", "log_p", "log_p_sem", "elbo_uniform", "elbo_uniform_sem", "elbo_posterior",
+             "elbo_posterior_sem", "gap_uniform", "gap_uniform_sem", "gap_posterior", "gap_posterior_sem",
+             "posterior_entropy", "posterior_entropy_sem", "gap_posterior_max_abs", "identity_max_error", "identity_draws")
+
+
+def elbo_extras(VI, summary: dict, per: dict, x: np.ndarray, random_q: int) -> dict:
+    """Q2.3's summary (VI.elbo_experiment's, with its per-point arrays, for the test points x of one
+    radius and `random_q` random q per point) with the numbers of the text and its checks: the
+    standard errors, the posterior's entropy H, the largest gap of q posterior, the exact
+    expectation of L(Unif), log K, the separated-components estimate of the gap, the closed form of
+    L(Unif) and the gap as KL(Unif || posterior) checked per point, the gap's range, exp(H) on
+    average, and the K -> infinity limit at the same radius (Q2.4)."""
     K, R = summary["K"], summary["R"]
     log_joint = VI.gmm_log_joint(x, VI.ring_gmm(K, R))
     kl_uniform = VI.kl_categorical(np.full(K, -math.log(K)), VI.posterior_log_probs(log_joint))
-    return {
+    entropy = posterior_entropy(VI, x, VI.ring_gmm(K, R))
+    extras = {f"{name}_sem": VI.mean_and_sem(per[name])[1] for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_posterior")}
+    extras["posterior_entropy"], extras["posterior_entropy_sem"] = VI.mean_and_sem(entropy)
+    extras["gap_posterior_max_abs"] = float(np.max(np.abs(per["gap_posterior"])))
+    extras["identity_draws"] = random_q
+    return in_order(ELBO_KEYS, summary, extras, {
         # E_p|x|^2 = R^2 + 2, so E_p L(Unif) = -log 2pi - 1 - R^2 exactly.
         "elbo_uniform_expected": -math.log(2.0 * math.pi) - 1.0 - R**2,
         "log_K": math.log(K),
@@ -246,9 +334,9 @@ def elbo_extras(VI, summary: dict, per: dict, x: np.ndarray) -> dict:
         "gap_uniform_kl_error": float(np.max(np.abs(per["gap_uniform"] - kl_uniform))),
         "gap_uniform_min": float(per["gap_uniform"].min()),
         "gap_uniform_max": float(per["gap_uniform"].max()),
-        "effective_components": float(np.mean(np.exp(per["posterior_entropy"]))),
+        "effective_components": float(np.mean(np.exp(entropy))),
         "ring_limit": ring_limit(VI, R),
-    }
+    })
 
 
 def ring_limit(VI, R: float) -> dict:
@@ -302,11 +390,18 @@ def ring_log_density_limit(VI, x: np.ndarray, R: float) -> np.ndarray:
     return -VI.LOG_2PI - 0.5 * (r2 + R**2) + VI.log_bessel_i0(R * np.sqrt(r2))
 
 
+SWEEP_ROW_KEYS = ("K", "R", "spacing", "log_p", "log_p_sem", "elbo_uniform", "elbo_uniform_sem", "elbo_posterior",
+                  "elbo_posterior_sem", "gap_uniform", "gap_uniform_sem", "posterior_entropy", "posterior_entropy_sem",
+                  "log_p_plus_log_K", "gap_posterior_max_abs")
+
+
 def sweep_limit_checks(VI, sweep: dict, seed: int) -> dict:
     """VI.sweep_experiment's result with, on the same coupled test points (the regime's stream), each
-    row's largest error of the closed form of L(Unif) and largest distance of log p_K(x) from its
-    K -> infinity limit at the same points, and each regime's "same_points_limit": the means at the
-    points the coupled samples tend to, R u(2 pi u) + e (fixed R) or e in the frame at angle 2 pi u."""
+    row's neighbour spacing, standard errors, posterior entropy, largest gap of q posterior, largest
+    error of the closed form of L(Unif) and largest distance of log p_K(x) from its K -> infinity
+    limit at the same points; each regime's "same_points_limit": the means at the points the coupled
+    samples tend to, R u(2 pi u) + e (fixed R) or e in the frame at angle 2 pi u; and at fixed
+    spacing the limit of the gap of q uniform, minus R_K^2, plus log K."""
     n, R, d = sweep["n"], sweep["fixed_R"]["R"], sweep["fixed_spacing"]["spacing"]
     out = dict(sweep)
     for regime in VI.SWEEP_REGIMES:
@@ -317,14 +412,21 @@ def sweep_limit_checks(VI, sweep: dict, seed: int) -> dict:
             K, R_K = row["K"], row["R"]
             angle = VI.coupled_angles(K, u)
             x = VI.on_circle(angle, R_K) + noise
-            per = VI.elbo_study(x, VI.ring_gmm(K, R_K))
+            gmm = VI.ring_gmm(K, R_K)
+            per = VI.elbo_study(x, gmm)
             if regime == "fixed_R":
                 limit = ring_log_density_limit(VI, x, R)
             else:
                 limit = VI.row_log_density_limit(*frame_coordinates(noise, angle), d) - math.log(K)
+            extras = {"spacing": VI.neighbour_spacing(K, R_K)}
+            for name in VI.SWEEP_COLUMNS:
+                extras[f"{name}_sem"] = VI.mean_and_sem(per[name])[1]
+            extras["posterior_entropy"], extras["posterior_entropy_sem"] = VI.mean_and_sem(posterior_entropy(VI, x, gmm))
+            extras["gap_posterior_max_abs"] = float(np.max(np.abs(per["gap_posterior"])))
             closed_form_error = np.max(np.abs(per["elbo_uniform"] - elbo_uniform_ring(x, R_K)))
-            rows.append({**row, "elbo_uniform_closed_form_error": float(closed_form_error),
-                         "log_p_limit_max_abs_dev": float(np.max(np.abs(per["log_p"] - limit)))})
+            extras["elbo_uniform_closed_form_error"] = float(closed_form_error)
+            extras["log_p_limit_max_abs_dev"] = float(np.max(np.abs(per["log_p"] - limit)))
+            rows.append(in_order(SWEEP_ROW_KEYS, row, extras))
         limit_angle = 2.0 * np.pi * u
         same = {}
         if regime == "fixed_R":
@@ -341,6 +443,8 @@ def sweep_limit_checks(VI, sweep: dict, seed: int) -> dict:
         for key, value in sweep[regime].items():
             if key == "limits":
                 out[regime]["same_points_limit"] = same
+                if regime == "fixed_spacing":  # E gap = E log p_K - E L(Unif) -> C(d) - log K + log 2pi + 1 + R_K^2
+                    value = {**value, "gap_minus_R2_plus_log_K": value["log_p_plus_log_K"] + VI.LOG_2PI + 1.0}
             out[regime][key] = rows if key == "rows" else value
     return out
 
