@@ -373,9 +373,9 @@ def test_a_second_clean_build_through_slurm_gives_the_same_bytes(slurm, finished
             SNAKEMAKE, "--workflow-profile", PROFILE, "--configfile", TINY,
             # The test cluster has no accounting: status from squeue, no account.
             "--slurm-status-command", "squeue", "--slurm-no-account",
-            "--slurm-init-seconds-before-status-checks", "3",
-            # A private cluster on this machine: ask for job states every second, not every 10 s.
-            "--seconds-between-status-checks", "1",
+            # The plugin asks for job states this many seconds after a round that saw a job finish
+            # (10 s more after each round that saw none): a private cluster answers at once.
+            "--slurm-init-seconds-before-status-checks", "1",
             # Keep every request within the one node.
             "--max-threads", str(slurm.cpus),
         ]

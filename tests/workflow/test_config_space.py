@@ -241,25 +241,6 @@ def repo(finished, tmp_path_factory):
     return copy_build(finished, tmp_path_factory.mktemp("configspace") / "repo")
 
 
-def test_radii_in_ascending_order(repo):
-    """data.R ascending: the overlapping radius is described as overlapping, the separate one as separate."""
-    config = tiny_config(repo)
-    config["data"]["R"] = [1, 10]
-    check_build(repo, config)
-    claims = json.loads((repo / "results" / "report" / "claims.json").read_text())
-    assert claims["order"] == ["10", "1"] and claims["em"]["1"]["regime"] == "overlapping"
-
-
-def test_one_radius(repo):
-    """A single radius gets the text of that radius alone, and no contrast between radii."""
-    config = tiny_config(repo)
-    config["data"]["R"] = [10]
-    check_build(repo, config)
-    text = " ".join(pdf_text(repo).split())
-    assert "Where the clusters are separate" not in text
-    assert "At R = 1 " not in text
-
-
 def small_configs():
     """Configurations the schema accepts, at sizes that build in about a minute."""
     radii = st.lists(st.sampled_from([0.5, 1, 1.5, 2.5, 4, 7, 10]), min_size=1, max_size=3, unique=True)
@@ -316,19 +297,24 @@ def test_a_single_blob_whose_model_keeps_its_initialisation(repo):
     assert claims["em"]["0.3"]["regime"] == "overlapping" and not claims["em"]["0.3"]["ring_hole"]
     for phrase in ("carry all the weight", "round clusters", "troughs", "each radius", "across radii"):
         assert phrase not in text, phrase
+    # One radius: its text alone, no contrast between radii.
+    assert "Where the clusters are separate" not in text and "At R = 1 " not in text and "At R = 10 " not in text
     if claims["ebm"]["kept_initialisation"]:
         assert "training kept step 0" in text
 
 
 def test_too_few_points_per_component_report_a_failed_fit(repo):
     """K = 50 components with 120 points in all (2.4 a component) at R = 25: importance sampling
-    misses the energy model's mass, and the report says the fit failed, with its evidence."""
+    misses the energy model's mass, and the report says the fit failed, with its evidence. The
+    radii come in ascending order: the text still takes the larger radius first, and describes
+    the one at R = 4 (means 0.5 apart) as overlapping."""
     config = tiny_config(repo)
-    config["data"].update(K=50, n=120, R=[25, 4])
+    config["data"].update(K=50, n=120, R=[4, 25])
     config["kde"]["R"] = 25
     check_build(repo, config)
     claims = json.loads((repo / "results" / "report" / "claims.json").read_text())
     text = " ".join(pdf_text(repo).split())
+    assert claims["order"] == ["25", "4"] and claims["em"]["4"]["regime"] == "overlapping"
     assert claims["ebm"]["fit_failed"]
     assert "the fit failed" in text and "Importance sampling failed here" in text
     assert "weights even out" not in text and "so both measure" not in text

@@ -150,5 +150,6 @@ rule ebm_tables:
         variants=report("results/tables/ebm_variants.tex", caption="../report/table_ebm_variants.rst", category="1.4-1.7 EBM"),
     log: "results/logs/ebm_tables.log"
     benchmark: "results/benchmarks/ebm_tables.tsv"
+    localrule: True  # a table in under a second: not worth a cluster queue
     conda: "../../environment.yml"
     script: "../scripts/ebm_tables.py"

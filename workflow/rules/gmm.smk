@@ -49,6 +49,7 @@ rule em_table:
         table="em",
     log: "results/logs/em_table.log"
     benchmark: "results/benchmarks/em_table.tsv"
+    localrule: True  # a table in under a second: not worth a cluster queue
     conda: "../../environment.yml"
     script: "../scripts/tables.py"
 
@@ -86,5 +87,6 @@ rule kde_table:
         table="kde",
     log: "results/logs/kde_table.log"
     benchmark: "results/benchmarks/kde_table.tsv"
+    localrule: True  # a table in under a second: not worth a cluster queue
     conda: "../../environment.yml"
     script: "../scripts/tables.py"

@@ -74,6 +74,7 @@ rule vi_kl_table:
         tables=["kl"],
     log: "results/logs/vi_kl_table.log"
     benchmark: "results/benchmarks/vi_kl_table.tsv"
+    localrule: True  # a table in under a second: not worth a cluster queue
     conda: "../../environment.yml"
     script: "../scripts/vi_table.py"
 
@@ -90,6 +91,7 @@ rule vi_elbo_table:
         tables=["elbo"],
     log: "results/logs/vi_elbo_table.log"
     benchmark: "results/benchmarks/vi_elbo_table.tsv"
+    localrule: True  # a table in under a second: not worth a cluster queue
     conda: "../../environment.yml"
     script: "../scripts/vi_table.py"
 
@@ -107,5 +109,6 @@ rule vi_sweep_tables:
         tables=["sweep_R", "sweep_spacing"],
     log: "results/logs/vi_sweep_tables.log"
     benchmark: "results/benchmarks/vi_sweep_tables.tsv"
+    localrule: True  # a table in under a second: not worth a cluster queue
     conda: "../../environment.yml"
     script: "../scripts/vi_table.py"
