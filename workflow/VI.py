@@ -1184,25 +1184,32 @@ def row_log_density_constant(d: float, num: int = 4001, width: float = 12.0) -> 
 SWEEP_COLUMNS = ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform")
 
 
-def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: np.random.Generator) -> list[dict]:
-    """Q2.4 in one regime: for each K, the means of SWEEP_COLUMNS over n coupled test points."""
+def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: np.random.Generator,
+                 on_points=None) -> list[dict]:
+    """Q2.4 in one regime: for each K, the means of SWEEP_COLUMNS over n coupled test points.
+    `on_points(regime, K, x, gmm, per)`, if given, sees each K's points (n, 2), mixture and
+    elbo_study arrays."""
     u, noise = rng.random(n), rng.standard_normal((n, 2))
     rows = []
     for K in Ks:
         R_K = ring_radius(K, regime, R, K_ref)
-        per = elbo_study(on_circle(coupled_angles(K, u), R_K) + noise, ring_gmm(K, R_K))
+        x, gmm = on_circle(coupled_angles(K, u), R_K) + noise, ring_gmm(K, R_K)
+        per = elbo_study(x, gmm)
+        if on_points:
+            on_points(regime, K, x, gmm, per)
         row = {"K": K, "R": R_K, **{name: float(per[name].mean()) for name in SWEEP_COLUMNS}}
         rows.append({**row, "log_p_plus_log_K": row["log_p"] + math.log(K)})
     return rows
 
 
-def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_num: int, n: int) -> dict:
+def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_num: int, n: int,
+                     on_points=None) -> dict:
     """Q2.4: both regimes over K_num log-spaced K (SweepSettings), with the analytic limits; each
-    regime draws its test points from its own stream."""
+    regime draws its test points from its own stream (`on_points`: see sweep_regime)."""
     Ks = sorted({int(round(k)) for k in np.geomspace(K_min, K_max, K_num)})
     d = neighbour_spacing(K_ref, R)
     C = row_log_density_constant(d)
-    rows = {regime: sweep_regime(Ks, regime, R, K_ref, n, rng_for(seed, "vi", "sweep", regime))
+    rows = {regime: sweep_regime(Ks, regime, R, K_ref, n, rng_for(seed, "vi", "sweep", regime), on_points)
             for regime in SWEEP_REGIMES}
     return {
         "K": Ks,

@@ -307,7 +307,7 @@ def test_sweep_runs_and_is_reproducible():
     a = VI.sweep_experiment(5, 10.0, 10, 10, 200, 3, 100)
     b = VI.sweep_experiment(5, 10.0, 10, 10, 200, 3, 100)
     assert a == b and a["K"] == [10, 45, 200]
-    checked = vi_extras.sweep_limit_checks(VI, a, 5)
+    checked = vi_extras.sweep_with_checks(VI, 5, R=10.0, K_ref=10, K_min=10, K_max=200, K_num=3, n=100)
     for regime in VI.SWEEP_REGIMES:
         assert list(checked[regime]) == [*list(a[regime])[:-1], "same_points_limit", "limits"]
         for row, plain in zip(checked[regime]["rows"], a[regime]["rows"]):

@@ -237,7 +237,7 @@ def ebm_extras(VI, energy, trace: dict, summary: dict, data: dict, K: int, R: fl
         "gap_to_true_is": gap + a_is,
         "gap_to_true_is_se": math.hypot(gap_se, a_is_se),
         "A_quad_se": 0.0,
-        "gap_to_true_quad_se": math.hypot(gap_se, 0.0),
+        "gap_to_true_quad_se": gap_se,  # A by quadrature adds no Monte Carlo error
         "train_loglik": float(VI.energy_values(energy, data["train"]).mean()) - a_is,
     }
     return {**out, **in_order(EBM_KEYS, summary, text)}
@@ -395,8 +395,21 @@ SWEEP_ROW_KEYS = ("K", "R", "spacing", "log_p", "log_p_sem", "elbo_uniform", "el
                   "log_p_plus_log_K", "gap_posterior_max_abs")
 
 
-def sweep_limit_checks(VI, sweep: dict, seed: int) -> dict:
-    """VI.sweep_experiment's result with, on the same coupled test points (the regime's stream), each
+def sweep_with_checks(VI, seed: int, **settings) -> dict:
+    """VI.sweep_experiment(seed, **settings) with sweep_limit_checks, which reuse the sweep's own
+    points and per-point arrays instead of computing them again."""
+    points = {}
+
+    def keep(regime, K, x, gmm, per):
+        points[regime, K] = (x, gmm, per)
+
+    sweep = VI.sweep_experiment(seed, **settings, on_points=keep)
+    return sweep_limit_checks(VI, sweep, seed, points)
+
+
+def sweep_limit_checks(VI, sweep: dict, seed: int, points: dict) -> dict:
+    """VI.sweep_experiment's result, whose `points` (regime, K) -> (x, gmm, elbo_study arrays) were
+    seen through its on_points, with, on the same coupled test points (the regime's stream), each
     row's neighbour spacing, standard errors, posterior entropy, largest gap of q posterior, largest
     error of the closed form of L(Unif) and largest distance of log p_K(x) from its K -> infinity
     limit at the same points; each regime's "same_points_limit": the means at the points the coupled
@@ -411,9 +424,7 @@ def sweep_limit_checks(VI, sweep: dict, seed: int) -> dict:
         for row in sweep[regime]["rows"]:
             K, R_K = row["K"], row["R"]
             angle = VI.coupled_angles(K, u)
-            x = VI.on_circle(angle, R_K) + noise
-            gmm = VI.ring_gmm(K, R_K)
-            per = VI.elbo_study(x, gmm)
+            x, gmm, per = points[regime, K]
             if regime == "fixed_R":
                 limit = ring_log_density_limit(VI, x, R)
             else:

@@ -7,15 +7,14 @@ if __name__ == "__main__":  # as a job: no torch (imported as a module, e.g. by 
 
 import pandas as pd  # noqa: E402
 from common import load_vi, logged, use_style, write_json  # noqa: E402
-from vi_extras import plot_sweep_with_checks, ring_limit, sweep_limit_checks, use_bessel_for_any_radius  # noqa: E402
+from vi_extras import plot_sweep_with_checks, ring_limit, sweep_with_checks, use_bessel_for_any_radius  # noqa: E402
 
 
 def main(snakemake):
     VI = load_vi(snakemake.input.code)
     use_bessel_for_any_radius(VI)
     use_style(snakemake.input.style)
-    sweep = VI.sweep_experiment(snakemake.params.seed, **snakemake.params.sweep)
-    sweep = sweep_limit_checks(VI, sweep, snakemake.params.seed)
+    sweep = sweep_with_checks(VI, snakemake.params.seed, **snakemake.params.sweep)
     sweep["fixed_R"]["limits"] = ring_limit(VI, sweep["fixed_R"]["R"])
     write_json(snakemake.output.summary, sweep)
     rows = [{"regime": regime, **row} for regime in VI.SWEEP_REGIMES for row in sweep[regime]["rows"]]
