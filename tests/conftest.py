@@ -39,3 +39,10 @@ def finished(tmp_path_factory):
     from built import finished_build
 
     return finished_build(tmp_path_factory)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked runs_last go to the end, in their order. Each waits on work that a fixture
+    started in the background when the session reached its module (the second clean build of
+    tests/slow/test_slurm.py), so the rest of the suite runs in the meantime."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)

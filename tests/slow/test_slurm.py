@@ -1,15 +1,16 @@
 """The SLURM profile (workflow/profiles/slurm) against a real single-node SLURM.
 
-A module fixture installs Debian's slurm-wlm daemons and munge when they are
-missing (as root, through apt-get), then starts a private cluster on localhost:
-munged, slurmctld and slurmd with a slurm.conf generated in a temporary folder
-(own ports, own munge socket, no accounting database, no cgroups). A temporary copy
-of the repository builds the tiny configuration with `--executor slurm` through the
-profile; every result and the zip must be the same bytes as the session's local build
-(`snakemake --cores 2`, the `finished` fixture of tests/conftest.py). That is also the suite's
-check that a second clean build gives the same bytes: where no cluster can be started (not
-root, no apt-get) the second build runs locally instead. The daemons are stopped on
-teardown, whatever happened.
+When the session reaches this module, a thread installs Debian's slurm-wlm daemons and
+munge when they are missing (as root, through apt-get), starts a private cluster on
+localhost (munged, slurmctld and slurmd with a slurm.conf generated in a temporary folder:
+own ports, own munge socket, no accounting database, no cgroups), and builds the tiny
+configuration in a temporary copy of the repository with `--executor slurm` through the
+profile (SecondBuild). The same-bytes test runs last and waits for it: every result and
+the zip must be the same bytes as the session's local build (`snakemake --cores 2`, the
+`finished` fixture of tests/conftest.py). That is also the suite's check that a second
+clean build gives the same bytes: where no cluster can be started (not root, no apt-get)
+the second build runs locally instead. The daemons are stopped when the session ends,
+whatever happened.
 """
 
 import getpass
@@ -22,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -298,8 +300,8 @@ class NoCluster(Exception):
     """Why no test cluster can be started here (the build then runs locally)."""
 
 
-def slurm_or_reason(tmp_path_factory):
-    """A started LocalSlurm, or a NoCluster with the reason (not root, no apt-get, no plugin)."""
+def slurm_or_reason(base: Path):
+    """A started LocalSlurm under `base`, or a NoCluster with the reason (not root, no apt-get, no plugin)."""
     if not SNAKEMAKE.exists() or importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         return NoCluster("snakemake-executor-plugin-slurm is not installed (bash workflow/setup.sh installs it)")
     if os.geteuid() != 0:
@@ -308,7 +310,7 @@ def slurm_or_reason(tmp_path_factory):
         install_s = ensure_slurm_installed()
     except pytest.skip.Exception as why:
         return NoCluster(str(why))
-    cluster = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    cluster = LocalSlurm(base)
     cluster.install_s = install_s
     try:
         cluster.start()
@@ -318,14 +320,99 @@ def slurm_or_reason(tmp_path_factory):
     return cluster
 
 
-@pytest.fixture(scope="module")
-def slurm(tmp_path_factory):
-    cluster = slurm_or_reason(tmp_path_factory)
+class SecondBuild:
+    """The second clean build of the same-bytes test, run in a thread from the moment the session
+    reaches this module: most of its time is waiting (apt-get, the daemons' start, the plugin's
+    status polling), so the rest of the suite runs meanwhile. The test itself runs last (marker
+    `runs_last`, tests/conftest.py) and waits for it. Whatever the thread raised (pytest.fail
+    included) is raised again in the test."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.slurm: LocalSlurm | NoCluster | None = None
+        self.repo = base / "second"
+        self.log = base / "second.log"
+        self.proc: subprocess.Popen | None = None
+        self.result: subprocess.CompletedProcess | None = None
+        self.build_s = 0.0
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="second clean build", daemon=True)
+
+    @property
+    def on_slurm(self) -> bool:
+        return isinstance(self.slurm, LocalSlurm)
+
+    def command(self) -> list:
+        if not self.on_slurm:
+            return [SNAKEMAKE, "--cores", "2", "--configfile", TINY]
+        return [
+            SNAKEMAKE, "--workflow-profile", PROFILE, "--configfile", TINY,
+            # The test cluster has no accounting: status from squeue, no account.
+            "--slurm-status-command", "squeue", "--slurm-no-account",
+            # The plugin asks for job states this many seconds after a round that saw a job finish
+            # (10 s more after each round that saw none): a private cluster answers at once.
+            "--slurm-init-seconds-before-status-checks", "1",
+            # Keep every request within the one node.
+            "--max-threads", str(self.slurm.cpus),
+        ]
+
+    def _run(self) -> None:
+        try:
+            self.slurm = slurm_or_reason(self.base / "slurm")
+            copy_repo(self.repo)
+            env = snakemake_env(self.slurm.env if self.on_slurm else None)
+            start = time.perf_counter()
+            with open(self.log, "w") as out:
+                if self.stopping:
+                    return
+                self.proc = subprocess.Popen(self.command(), cwd=self.repo, stdout=out, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, text=True, start_new_session=True, env=env)
+                returncode = self.proc.wait()
+            self.build_s = time.perf_counter() - start
+            self.result = subprocess.CompletedProcess(self.proc.args, returncode, self.log.read_text())
+        except BaseException as error:  # noqa: BLE001  (re-raised in the test)
+            self.error = error
+
+    def wait(self) -> subprocess.CompletedProcess:
+        """The build's result, once it has finished (killed after BUILD_TIMEOUT seconds)."""
+        self.thread.join(APT_TIMEOUT + BUILD_TIMEOUT)
+        if self.thread.is_alive():
+            self.kill()
+            self.thread.join(60)
+            pytest.fail(f"the second build did not finish in {BUILD_TIMEOUT} s\n{self.log.read_text()[-5000:]}")
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def kill(self) -> None:
+        self.stopping = True
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """Kill a build still running (an interrupted session) and stop the cluster's daemons."""
+        self.kill()
+        self.thread.join(120)
+        if isinstance(self.slurm, LocalSlurm):
+            self.slurm.stop()
+
+
+SAME_BYTES_TEST = "test_a_second_clean_build_through_slurm_gives_the_same_bytes"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def second_build(request, tmp_path_factory):
+    """Starts the second build when the session reaches this module, if the same-bytes test is selected."""
+    if not any(item.name == SAME_BYTES_TEST for item in request.session.items):
+        yield None
+        return
+    build = SecondBuild(tmp_path_factory.mktemp("second-build"))
+    build.thread.start()
     try:
-        yield cluster
+        yield build
     finally:
-        if isinstance(cluster, LocalSlurm):
-            cluster.stop()
+        build.stop()
 
 
 def snakemake_env(base: dict | None = None) -> dict:
@@ -359,30 +446,16 @@ def test_dry_run_with_the_slurm_profile(tmp_path):
     assert "Job stats:" in proc.stdout and "check_submission" in proc.stdout, proc.stdout[-5000:]
 
 
-def test_a_second_clean_build_through_slurm_gives_the_same_bytes(slurm, finished, tmp_path, capsys):
+@pytest.mark.runs_last
+def test_a_second_clean_build_through_slurm_gives_the_same_bytes(second_build, finished, capsys):
     """A clean build in another folder, at another time, matches the session's local build
     (`snakemake --cores 2`, tests/conftest.py) byte for byte: every result and the zip. It goes
     through SLURM where a test cluster can be started (as root, with Debian's packages); else it
-    runs locally and says why, so the same-bytes check never depends on SLURM."""
-    second = copy_repo(tmp_path / "second")
+    runs locally and says why, so the same-bytes check never depends on SLURM. The build ran in
+    the background while the rest of the suite did (SecondBuild)."""
+    proc = second_build.wait()
+    slurm, second, on_slurm = second_build.slurm, second_build.repo, second_build.on_slurm
     net_id = yaml.safe_load((finished / TINY).read_text())["student"]["net_id"]
-    on_slurm = isinstance(slurm, LocalSlurm)
-    command = [SNAKEMAKE, "--cores", "2", "--configfile", TINY]
-    if on_slurm:
-        command = [
-            SNAKEMAKE, "--workflow-profile", PROFILE, "--configfile", TINY,
-            # The test cluster has no accounting: status from squeue, no account.
-            "--slurm-status-command", "squeue", "--slurm-no-account",
-            # The plugin asks for job states this many seconds after a round that saw a job finish
-            # (10 s more after each round that saw none): a private cluster answers at once.
-            "--slurm-init-seconds-before-status-checks", "1",
-            # Keep every request within the one node.
-            "--max-threads", str(slurm.cpus),
-        ]
-    start = time.perf_counter()
-    proc = run(command, cwd=second, timeout=BUILD_TIMEOUT, log=tmp_path / "second.log",
-               env=snakemake_env(slurm.env if on_slurm else None))
-    build_s = time.perf_counter() - start
     assert proc.returncode == 0, f"the second build failed:\n{proc.stdout[-6000:]}\n" + (slurm.log_tail() if on_slurm else "")
 
     if on_slurm:
@@ -390,9 +463,9 @@ def test_a_second_clean_build_through_slurm_gives_the_same_bytes(slurm, finished
         rules_on_slurm = sorted({rule for _, rule in submitted})
         assert "sample" in rules_on_slurm, f"no job went through SLURM:\n{proc.stdout[-6000:]}"
         assert "pdf" not in rules_on_slurm, "pdf is a local rule: it needs TeX where snakemake runs"
-        how = f"SLURM build {build_s:.1f} s ({len(submitted)} jobs through sbatch: {', '.join(rules_on_slurm)})"
+        how = f"SLURM build {second_build.build_s:.1f} s ({len(submitted)} jobs through sbatch: {', '.join(rules_on_slurm)})"
     else:
-        how = f"local build {build_s:.1f} s (no SLURM test cluster: {slurm})"
+        how = f"local build {second_build.build_s:.1f} s (no SLURM test cluster: {slurm})"
     local_sum, second_sum = (sha256(repo / "results" / f"{net_id}.zip") for repo in (finished, second))
     with capsys.disabled():
         if on_slurm and slurm.install_s is not None:

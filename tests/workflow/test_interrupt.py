@@ -1,8 +1,8 @@
 """An interrupted build gives the same bytes as a build that was never interrupted:
-- Ctrl-C while the grader's run of VI.py (the tiny build's longest job) is under way: the
-  next plain run finishes it (Snakemake unlocks on Ctrl-C, and --rerun-incomplete in the
-  profile rebuilds what was cut short), with the bytes of the build never interrupted;
-- kill -9 of Snakemake while the grader's run of VI.py is under way: no job keeps running,
+- Ctrl-C while the EBM's training is under way: the next plain run finishes it (Snakemake
+  unlocks on Ctrl-C, and --rerun-incomplete in the profile rebuilds what was cut short), with
+  the bytes of the build never interrupted;
+- kill -9 of Snakemake while the EBM's training is under way: no job keeps running,
   a second run meanwhile is refused by Snakemake's lock, and after the killed run the lock
   is removed with `snakemake --unlock` (the step docs/faults.md gives: only when no other
   run is active), then the same command finishes.
@@ -22,36 +22,39 @@ from helpers import snakemake
 
 pytestmark = pytest.mark.slow
 
-GRADER_RUN = "check/vi_py_run.json"  # the grader's run: python VI.py, the whole homework at its defaults
+# The EBM's training, rerun by deleting one of its outputs: the job to catch mid-way. Its
+# dependents are a few seconds of rebuild in the tiny configuration (the grader's run of
+# VI.py, the longest job, would take the whole homework at its defaults).
+EBM_SUMMARY = "ebm/ebm.json"
+EBM_JOB = ".ebm.py"  # in the job's command line: Snakemake runs .snakemake/scripts/tmp<random>.ebm.py
 
 
 def test_interrupted_build_finishes_with_the_same_bytes(finished, tmp_path):
     repo = copy_build(finished, tmp_path / "interrupted")
-    (repo / "results" / GRADER_RUN).unlink()
+    (repo / "results" / EBM_SUMMARY).unlink()
     proc = start_build(repo)
     try:
-        grader = wait_for(lambda: job_process(proc, "-I VI.py"), proc, "the grader's run of VI.py started")
-        os.kill(grader, signal.SIGSTOP)  # it cannot finish now; the signal below reaches it when it goes on
+        job = wait_for(lambda: job_process(proc, EBM_JOB), proc, "the EBM's training started")
+        os.kill(job, signal.SIGSTOP)  # it cannot finish now; the signal below reaches it when it goes on
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
-        os.kill(grader, signal.SIGCONT)
+        os.kill(job, signal.SIGCONT)
         assert proc.wait(timeout=600) != 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert not (repo / "results" / GRADER_RUN).exists()  # no half-written result kept
+    assert not (repo / "results" / EBM_SUMMARY).exists()  # no half-written result kept
     snakemake(repo)  # the next plain run finishes the build
     assert zip_digest(repo) == zip_digest(finished)
 
 
 def test_killed_run_leaves_no_job_and_the_same_command_finishes(finished, tmp_path):
     repo = copy_build(finished, tmp_path / "killed")
-    for name in (GRADER_RUN, "ebm/ebm.json"):  # the grader's run and the EBM run again
-        (repo / "results" / name).unlink()
+    (repo / "results" / EBM_SUMMARY).unlink()
     proc = start_build(repo)
     try:
-        grader = wait_for(lambda: job_process(proc, "-I VI.py"), proc, "the grader's run of VI.py started")
-        os.kill(grader, signal.SIGSTOP)  # the build cannot finish before it is killed, however slow this test is
+        job = wait_for(lambda: job_process(proc, EBM_JOB), proc, "the EBM's training started")
+        os.kill(job, signal.SIGSTOP)  # the build cannot finish before it is killed, however slow this test is
         jobs = descendants(proc.pid)
 
         # A second run while the first is active is refused by Snakemake's lock, touching nothing.
@@ -66,7 +69,7 @@ def test_killed_run_leaves_no_job_and_the_same_command_finishes(finished, tmp_pa
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    os.kill(grader, signal.SIGCONT)  # a stopped process acts on SIGTERM only once it goes on
+    os.kill(job, signal.SIGCONT)  # a stopped process acts on SIGTERM only once it goes on
     wait_for(lambda: not any(map(alive, jobs)), None, "every job of the killed run ended", timeout=120)
     refused = snakemake(repo, check=False)  # the killed run left its lock behind
     assert refused.returncode != 0 and "Directory cannot be locked" in refused.stdout + refused.stderr
