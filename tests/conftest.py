@@ -1,6 +1,6 @@
 """Test set-up: `import VI` finds workflow/VI.py, the module under test; the workflow tests'
 helpers are importable from every test folder; the tiny configuration is built once per
-test session (the `finished` fixture); and this process computes with the CPU kernels of
+test session, in the background from the session's start (the `finished` fixture); and this process computes with the CPU kernels of
 the build's jobs.
 
 Several tests compare numbers computed here with numbers a job of a build computed (the
@@ -32,13 +32,28 @@ if _loaded:
 pin_cpu_kernels()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def finished_in_background(request, tmp_path_factory):
+    """Starts the tiny build of `finished` in a thread before the session's first test, when a
+    selected test needs it: the unit tests that run first compute on one core, the build uses
+    the other. None when no selected test needs it."""
+    from built import FinishedBuild
+
+    if not any("finished" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    build = FinishedBuild(tmp_path_factory.mktemp("finished"))
+    try:
+        yield build
+    finally:
+        build.stop()
+
+
 @pytest.fixture(scope="session")
-def finished(tmp_path_factory):
+def finished(finished_in_background):
     """A repository copy with the tiny configuration built, shared by every test that only reads
     its results or dry-runs it (tests that change it take a copy: built.copy_build)."""
-    from built import finished_build
-
-    return finished_build(tmp_path_factory)
+    return finished_in_background.wait()
 
 
 def pytest_collection_modifyitems(items):

@@ -1,13 +1,15 @@
-"""A finished build of the tiny configuration, made once per test session (the `finished`
-fixture of tests/conftest.py) and copied by the tests that change, damage, fail or interrupt a build
+"""A finished build of the tiny configuration, made once per test session in the background
+(FinishedBuild, the `finished` fixture of tests/conftest.py) and copied by the tests that change, damage, fail or interrupt a build
 (a copy takes a second, a build minutes); and what those tests observe: the zip's digest, the
 processes a run started."""
 
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,16 +18,50 @@ from helpers import ROOT, SNAKEMAKE, TINY, copy_repo, snakemake
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from common import descendants  # noqa: E402,F401  (used by the tests)
 
-_finished: list[Path] = []
+class FinishedBuild:
+    """The tiny configuration built in a copy of the repository, in a thread started at once
+    (`wait` gives the copy). Its output is kept for the failure message; `stop` kills a build
+    still running when the session ends early."""
 
+    def __init__(self, dest: Path):
+        self.repo = copy_repo(dest)  # now, in the calling thread: the working tree as the session found it
+        self.log = dest.parent / f"{dest.name}.log"  # beside the copy: not one of its results
+        self.proc: subprocess.Popen | None = None
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="finished build", daemon=True)
+        self.thread.start()
 
-def finished_build(tmp_path_factory) -> Path:
-    """A copy of the repository with the tiny configuration built (shared: copy it before changing it)."""
-    if not _finished:
-        repo = copy_repo(tmp_path_factory.mktemp("finished"))
-        snakemake(repo)
-        _finished.append(repo)
-    return _finished[0]
+    def _run(self) -> None:
+        try:
+            with open(self.log, "w") as out:
+                if self.stopping:
+                    return
+                self.proc = subprocess.Popen(
+                    [SNAKEMAKE, "--cores", "2", "--configfile", TINY], cwd=self.repo, start_new_session=True,
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+                )
+                returncode = self.proc.wait()
+            if returncode != 0:
+                raise AssertionError(f"the tiny build failed (exit {returncode}):\n{self.log.read_text()[-6000:]}")
+        except BaseException as error:  # noqa: BLE001  (raised again by wait)
+            self.error = error
+
+    def wait(self, timeout: float = 900) -> Path:
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.stop()
+            raise AssertionError(f"the tiny build did not finish in {timeout} s")
+        if self.error is not None:
+            raise self.error
+        return self.repo
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.thread.join(60)
 
 
 def copy_build(source: Path, dest: Path) -> Path:

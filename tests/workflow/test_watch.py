@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from built import alive, copy_build, descendants, finished_build, job_process, zip_digest
+from built import alive, copy_build, descendants, job_process, zip_digest
 from helpers import ROOT, TINY
 
 sys.path.insert(0, str(ROOT))
@@ -131,8 +131,8 @@ def set_values(repo: Path, **values) -> None:
 
 
 @pytest.mark.slow
-def test_watch_rebuilds_on_save_refuses_an_invalid_value_and_stops_on_ctrl_c(tmp_path_factory, tmp_path):
-    repo = copy_build(finished_build(tmp_path_factory), tmp_path / "repo")
+def test_watch_rebuilds_on_save_refuses_an_invalid_value_and_stops_on_ctrl_c(finished, tmp_path):
+    repo = copy_build(finished, tmp_path / "repo")
     zip_path = repo / "results" / "tiny_test.zip"
     refine = yaml.safe_load((repo / TINY).read_text())["kde"]["refine_num"]
     watch = Watch(repo)
