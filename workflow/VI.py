@@ -215,10 +215,21 @@ def density_grid(log_density, lim: float, num: int = 200) -> tuple[np.ndarray, n
     return X, Y, Z
 
 
+RING_LEGEND_WIDTH = 1.4  # inches right of the last panel for the legend, which would cover points inside one
+
+
 def ring_panels(n_panels: int, height: float = 2.4):
-    """One square panel per radius, side by side, within a page's 6.8 inches (the printed size)."""
-    side = min(2.4, 6.8 / n_panels)
-    return pyplot().subplots(1, n_panels, figsize=(side * n_panels, height * side / 2.4), squeeze=False)
+    """One square panel per radius, side by side, and room for a legend (ring_legend), within a
+    page's 6.8 inches (the printed size)."""
+    side = min(2.4, (6.8 - RING_LEGEND_WIDTH) / n_panels)
+    figsize = (side * n_panels + RING_LEGEND_WIDTH, height * side / 2.4)
+    return pyplot().subplots(1, n_panels, figsize=figsize, squeeze=False)
+
+
+def ring_legend(axes) -> None:
+    """The legend of a ring_panels figure, right of its last panel."""
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    axes[0, -1].legend(handles, labels, loc="center left", bbox_to_anchor=(1.04, 0.5))
 
 
 # ----------------------------------------------------------------------------
@@ -298,7 +309,7 @@ def plot_samples(datasets: dict, gmms: dict, path: str | Path) -> None:
         ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="C0", label="training points", rasterized=True)
         ax.scatter(*gmm.means.T, marker="x", color="C3", s=30, label=r"true means $\mu_k$")
         ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right")
+    ring_legend(axes)
     save_figure(fig, path)
 
 
@@ -477,7 +488,7 @@ def plot_em_means(datasets: dict, truths: dict, fits: dict, path: str | Path) ->
         ax.scatter(*truth.means.T, marker="x", color="C3", s=36, label="true means")
         ax.scatter(*fit.means.T, s=400 * fit.weights, facecolors="none", edgecolors="C0", label="EM means")
         ax.set(title=f"R = {R:g}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
-    axes[0, 0].legend(loc="upper right")
+    ring_legend(axes)
     save_figure(fig, path)
 
 
@@ -494,7 +505,7 @@ def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
         ax.set_ylim(lo - pad, hi + pad)
         ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    axes[0, 0].legend(loc="lower right")
+    ring_legend(axes)
     save_figure(fig, path)
 
 
@@ -1026,7 +1037,8 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
     for other in summary["reverse_fits"][1:]:
         ax.plot(x, np.exp(normal_log_pdf(x, other["mean"], other["sd"])), color="C2", linestyle=":",
                 label=f"local reverse fit: {other['kl_qp']:.2f}")
-    ax.set(title="(b) closest Gaussians to $p$", xlabel="$z$", xlim=view, ylim=(0, 1.7 * max(top, p.max())))
+    # the top leaves the upper half of the panel to the legend, above every peak
+    ax.set(title="(b) closest Gaussians to $p$", xlabel="$z$", xlim=view, ylim=(0, 2.4 * max(top, p.max())))
     ax.legend(loc="upper left")
     ax, m = axes[2], curves["m_grid"]
     ax.plot(m, curves["forward_profile"], color="C1", label="KL(p||q)")
@@ -1251,12 +1263,13 @@ def plot_sweep_bounds(axes, sweep: dict) -> None:
     ax.plot(Ks, -col(fs, "elbo_uniform"), color="C0", label="$-$ELBO, $q$ uniform", **dots)
     ax.plot(Ks, -col(fs, "log_p"), color="C3", label=r"$-\log p_K(x)$", **dots)
     ax.plot(Ks, -col(fs, "elbo_posterior"), linestyle="none", marker="x", color="k", label="$-$ELBO, $q$ posterior")
-    ax.plot(Ks, R2 - fs["limits"]["elbo_uniform_plus_R2"], color="C0", linestyle="--", linewidth=0.9,
-            label=r"$R_K^2 + \log 2\pi + 1$")
-    ax.plot(Ks, logK - fs["limits"]["log_p_plus_log_K"], color="C3", linestyle="--", linewidth=0.9,
-            label=r"$\log K - C(d)$")
+    # the asymptotes R_K^2 + log 2pi + 1 and log K - C(d), dashed in their curve's colour (a legend
+    # entry each would cover the rising curve)
+    ax.plot(Ks, R2 - fs["limits"]["elbo_uniform_plus_R2"], color="C0", linestyle="--", linewidth=0.9)
+    ax.plot(Ks, logK - fs["limits"]["log_p_plus_log_K"], color="C3", linestyle="--", linewidth=0.9)
     ax.set(title=f"(b) fixed spacing d = {fs['spacing']:.2f}, $R_K$ grows with K", xscale="log", yscale="log",
            ylabel="minus the mean (nats)")
+    ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room above the rising curve for the legend
     ax.legend(loc="upper left")
 
 

@@ -476,9 +476,9 @@ def plot_sweep_with_checks(VI, sweep: dict, path) -> None:
     floor = 1e-16
     ax = axes[1, 0]
     ax.plot(Ks, np.maximum(col(fr, "log_p_limit_max_abs_dev"), floor), color="C3",
-            label=r"fixed R: limit $\log p_\infty(x)$", **dots)
+            label=r"fixed R ($\log p_\infty$)", **dots)
     ax.plot(Ks, np.maximum(col(fs, "log_p_limit_max_abs_dev"), floor), color="C4",
-            label=r"fixed spacing: limit (row of Gaussians) $- \log K$", **dots)
+            label=r"fixed spacing (row $- \log K$)", **dots)
     ax.set(title=r"(c) $\max_x |\log p_K(x) - \mathrm{limit}(x)|$ at the same points", xscale="log", yscale="log",
            xlabel="number of components K", ylabel="nats", ylim=(floor / 2, 1e2))
     ax.legend(loc="center right")
