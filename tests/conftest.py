@@ -37,12 +37,12 @@ def finished_in_background(request, tmp_path_factory):
     """Starts the tiny build of `finished` in a thread before the session's first test, when a
     selected test needs it: the unit tests that run first compute on one core, the build uses
     the other. None when no selected test needs it."""
-    from built import FinishedBuild
+    from built import start_finished_build
 
     if not any("finished" in item.fixturenames for item in request.session.items):
         yield None
         return
-    build = FinishedBuild(tmp_path_factory.mktemp("finished"))
+    build = start_finished_build(tmp_path_factory.mktemp("finished"))
     try:
         yield build
     finally:
@@ -53,7 +53,7 @@ def finished_in_background(request, tmp_path_factory):
 def finished(finished_in_background):
     """A repository copy with the tiny configuration built, shared by every test that only reads
     its results or dry-runs it (tests that change it take a copy: built.copy_build)."""
-    return finished_in_background.wait()
+    return finished_in_background.wait(timeout=900)
 
 
 def pytest_collection_modifyitems(items):

@@ -23,13 +23,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from built import result_digests
+from built import InBackground, result_digests
 
 pytestmark = pytest.mark.slow
 
@@ -324,20 +323,14 @@ class SecondBuild:
     """The second clean build of the same-bytes test, run in a thread from the moment the session
     reaches this module: most of its time is waiting (apt-get, the daemons' start, the plugin's
     status polling), so the rest of the suite runs meanwhile. The test itself runs last (marker
-    `runs_last`, tests/conftest.py) and waits for it. Whatever the thread raised (pytest.fail
-    included) is raised again in the test."""
+    `runs_last`, tests/conftest.py) and waits for it."""
 
     def __init__(self, base: Path):
         self.base = base
         self.slurm: LocalSlurm | NoCluster | None = None
         self.repo = base / "second"
-        self.log = base / "second.log"
-        self.proc: subprocess.Popen | None = None
-        self.result: subprocess.CompletedProcess | None = None
         self.build_s = 0.0
-        self.error: BaseException | None = None
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="second clean build", daemon=True)
+        self.background = InBackground("second clean build", self._build)
 
     @property
     def on_slurm(self) -> bool:
@@ -357,43 +350,22 @@ class SecondBuild:
             "--max-threads", str(self.slurm.cpus),
         ]
 
-    def _run(self) -> None:
-        try:
-            self.slurm = slurm_or_reason(self.base / "slurm")
-            copy_repo(self.repo)
-            env = snakemake_env(self.slurm.env if self.on_slurm else None)
-            start = time.perf_counter()
-            with open(self.log, "w") as out:
-                if self.stopping:
-                    return
-                self.proc = subprocess.Popen(self.command(), cwd=self.repo, stdout=out, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, text=True, start_new_session=True, env=env)
-                returncode = self.proc.wait()
-            self.build_s = time.perf_counter() - start
-            self.result = subprocess.CompletedProcess(self.proc.args, returncode, self.log.read_text())
-        except BaseException as error:  # noqa: BLE001  (re-raised in the test)
-            self.error = error
+    def _build(self, background: InBackground) -> subprocess.CompletedProcess:
+        self.slurm = slurm_or_reason(self.base / "slurm")
+        copy_repo(self.repo)
+        log, start = self.base / "second.log", time.perf_counter()
+        returncode = background.run(self.command(), self.repo, log,
+                                    snakemake_env(self.slurm.env if self.on_slurm else None))
+        self.build_s = time.perf_counter() - start
+        return subprocess.CompletedProcess(self.command(), returncode, log.read_text())
 
     def wait(self) -> subprocess.CompletedProcess:
-        """The build's result, once it has finished (killed after BUILD_TIMEOUT seconds)."""
-        self.thread.join(APT_TIMEOUT + BUILD_TIMEOUT)
-        if self.thread.is_alive():
-            self.kill()
-            self.thread.join(60)
-            pytest.fail(f"the second build did not finish in {BUILD_TIMEOUT} s\n{self.log.read_text()[-5000:]}")
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-    def kill(self) -> None:
-        self.stopping = True
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        """The build's result, once it has finished (failing after APT_TIMEOUT + BUILD_TIMEOUT s)."""
+        return self.background.wait(APT_TIMEOUT + BUILD_TIMEOUT)
 
     def stop(self) -> None:
         """Kill a build still running (an interrupted session) and stop the cluster's daemons."""
-        self.kill()
-        self.thread.join(120)
+        self.background.stop()
         if isinstance(self.slurm, LocalSlurm):
             self.slurm.stop()
 
@@ -408,7 +380,6 @@ def second_build(request, tmp_path_factory):
         yield None
         return
     build = SecondBuild(tmp_path_factory.mktemp("second-build"))
-    build.thread.start()
     try:
         yield build
     finally:

@@ -1,5 +1,5 @@
 """A finished build of the tiny configuration, made once per test session in the background
-(FinishedBuild, the `finished` fixture of tests/conftest.py) and copied by the tests that change, damage, fail or interrupt a build
+(start_finished_build, the `finished` fixture of tests/conftest.py) and copied by the tests that change, damage, fail or interrupt a build
 (a copy takes a second, a build minutes); and what those tests observe: the zip's digest, the
 processes a run started."""
 
@@ -18,50 +18,64 @@ from helpers import ROOT, SNAKEMAKE, TINY, copy_repo, snakemake
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from common import descendants  # noqa: E402,F401  (used by the tests)
 
-class FinishedBuild:
-    """The tiny configuration built in a copy of the repository, in a thread started at once
-    (`wait` gives the copy). Its output is kept for the failure message; `stop` kills a build
-    still running when the session ends early."""
+class InBackground:
+    """Work in a thread started at once: `work(self)` runs there and starts its build with
+    `self.run`; `wait` returns what `work` returned and raises what it raised (pytest.fail
+    included); `stop` kills a build still running (a session that ends early)."""
 
-    def __init__(self, dest: Path):
-        self.repo = copy_repo(dest)  # now, in the calling thread: the working tree as the session found it
-        self.log = dest.parent / f"{dest.name}.log"  # beside the copy: not one of its results
+    def __init__(self, name: str, work):
         self.proc: subprocess.Popen | None = None
+        self.value = None
         self.error: BaseException | None = None
         self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="finished build", daemon=True)
+        self.thread = threading.Thread(target=self._work, args=(work,), name=name, daemon=True)
         self.thread.start()
 
-    def _run(self) -> None:
+    def _work(self, work) -> None:
         try:
-            with open(self.log, "w") as out:
-                if self.stopping:
-                    return
-                self.proc = subprocess.Popen(
-                    [SNAKEMAKE, "--cores", "2", "--configfile", TINY], cwd=self.repo, start_new_session=True,
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
-                )
-                returncode = self.proc.wait()
-            if returncode != 0:
-                raise AssertionError(f"the tiny build failed (exit {returncode}):\n{self.log.read_text()[-6000:]}")
+            self.value = work(self)
         except BaseException as error:  # noqa: BLE001  (raised again by wait)
             self.error = error
 
-    def wait(self, timeout: float = 900) -> Path:
+    def run(self, cmd: list, cwd: Path, log: Path, env: dict | None = None) -> int:
+        """`cmd` to its end in a session of its own, its output in `log`; its exit status."""
+        with open(log, "w") as out:
+            if self.stopping:
+                raise RuntimeError(f"stopped before {self.thread.name} started")
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True, env=env)
+            return self.proc.wait()
+
+    def wait(self, timeout: float):
         self.thread.join(timeout)
         if self.thread.is_alive():
             self.stop()
-            raise AssertionError(f"the tiny build did not finish in {timeout} s")
+            raise AssertionError(f"the {self.thread.name} did not finish in {timeout} s")
         if self.error is not None:
             raise self.error
-        return self.repo
+        return self.value
 
     def stop(self) -> None:
         self.stopping = True
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
-        self.thread.join(60)
+        self.thread.join(120)
+
+
+def start_finished_build(dest: Path) -> InBackground:
+    """The tiny configuration built in a copy of the repository at `dest`, in the background
+    (`wait` gives the copy). The copy is made now, in the calling thread: the working tree as
+    the session found it. The log lies beside the copy, not among its results."""
+    repo, log = copy_repo(dest), dest.parent / f"{dest.name}.log"
+
+    def build(background: InBackground) -> Path:
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        returncode = background.run([SNAKEMAKE, "--cores", "2", "--configfile", TINY], repo, log, env)
+        if returncode != 0:
+            raise AssertionError(f"the tiny build failed (exit {returncode}):\n{log.read_text()[-6000:]}")
+        return repo
+
+    return InBackground("tiny build", build)
 
 
 def copy_build(source: Path, dest: Path) -> Path:
