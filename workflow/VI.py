@@ -741,8 +741,11 @@ def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str |
     ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
     for (label, value), style in zip(references.items(), ("--", ":")):
         ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
-    top = max(trace["validation_loglik"].max(), *references.values())
-    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(top - 0.6, top + 0.1))
+    # 0.6 nats below the best value shown, lower still if the model's best stays far below the references
+    best_validation = trace["validation_loglik"].max()
+    top = max(best_validation, *references.values())
+    bottom = min(top - 0.6, best_validation - 0.2)
+    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(bottom, top + 0.1))
     ax.legend(loc="lower left")  # early steps lie below the panel: the left is empty
     axes[1].plot(steps, trace["log_partition"], color="C2")
     axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
