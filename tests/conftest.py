@@ -1,7 +1,7 @@
 """Test set-up: `import VI` finds workflow/VI.py, the module under test; the workflow tests'
 helpers are importable from every test folder; the tiny configuration is built once per
-test session, in the background from the session's start (the `finished` fixture); and this process computes with the CPU kernels of
-the build's jobs.
+test session, in the background from the session's start (the `finished` fixture); and this
+process computes with the CPU kernels of the build's jobs.
 
 Several tests compare numbers computed here with numbers a job of a build computed (the
 robustness table's own seed against a rerun, for one). The Snakefile pins every job's
