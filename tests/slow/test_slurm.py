@@ -353,11 +353,10 @@ class SecondBuild:
     def _build(self, background: InBackground) -> subprocess.CompletedProcess:
         self.slurm = slurm_or_reason(self.base / "slurm")
         copy_repo(self.repo)
-        log, start = self.base / "second.log", time.perf_counter()
-        returncode = background.run(self.command(), self.repo, log,
-                                    snakemake_env(self.slurm.env if self.on_slurm else None))
+        command, log, start = self.command(), self.base / "second.log", time.perf_counter()
+        returncode = background.run(command, self.repo, log, snakemake_env(self.slurm.env if self.on_slurm else None))
         self.build_s = time.perf_counter() - start
-        return subprocess.CompletedProcess(self.command(), returncode, log.read_text())
+        return subprocess.CompletedProcess(command, returncode, log.read_text())
 
     def wait(self) -> subprocess.CompletedProcess:
         """The build's result, once it has finished (failing after APT_TIMEOUT + BUILD_TIMEOUT s)."""
@@ -366,7 +365,7 @@ class SecondBuild:
     def stop(self) -> None:
         """Kill a build still running (an interrupted session) and stop the cluster's daemons."""
         self.background.stop()
-        if isinstance(self.slurm, LocalSlurm):
+        if self.on_slurm:
             self.slurm.stop()
 
 
