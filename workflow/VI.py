@@ -8,7 +8,8 @@ figure is drawn right after the computation it shows.
                                PDF's headline numbers question by question, saves the figures
                                and summary.json in ./figures (about half a minute on a laptop CPU)
     python VI.py --appendix    also the appendix's tables: the EBM's training variants and the
-                               headline numbers for other seeds (about a minute more)
+                               headline numbers for other seeds, each the whole homework again
+                               (a few minutes more)
     python VI.py --seed 7      the same with another root seed; --out DIR another folder
 
 Conventions
@@ -24,6 +25,8 @@ Conventions
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import sys
@@ -606,8 +609,7 @@ def plot_kde_density(truth: GMM, train: np.ndarray, sigma: float, lim: float, pa
 # set's RMS coordinate, so the hidden layer sees inputs of order one. Everything runs in float64:
 # 2,000 Adam steps amplify rounding, and in float32 CPUs with other vector kernels end on other models.
 
-DTYPE = torch.float64  # evaluation, and the default of every function below
-TRAIN_DTYPE = torch.float64  # training
+DTYPE = torch.float64  # training and evaluation: the default of every function below
 
 
 class ShallowEnergy(nn.Module):
@@ -809,13 +811,11 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, pr
     truth = ring_gmm(K, R)
     x_q = sample_gmm(truth, cfg.importance_M, rng_for(seed, "ebm", "importance", R))
     input_scale = float(np.sqrt(np.mean(data["train"] ** 2)))  # the RMS coordinate s
-    energy = ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, input_scale, cfg.learn_base_var, dtype=TRAIN_DTYPE)
+    energy = ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, input_scale, cfg.learn_base_var)
     start = time.perf_counter()
-    trace, best_step = train_ebm(energy, to_tensor(data["train"], TRAIN_DTYPE), to_tensor(data["validation"], TRAIN_DTYPE),
-                                 to_tensor(x_q, TRAIN_DTYPE), to_tensor(gmm_log_density(x_q, truth), TRAIN_DTYPE),
-                                 cfg, progress)
+    trace, best_step = train_ebm(energy, to_tensor(data["train"]), to_tensor(data["validation"]), to_tensor(x_q),
+                                 to_tensor(gmm_log_density(x_q, truth)), cfg, progress)
     log(f"  EBM: trained {cfg.steps} steps in {time.perf_counter() - start:.1f} s; kept step {best_step}")
-    energy.to(DTYPE)  # the trained parameters, exactly, in double precision
     return energy, trace, {"best_step": best_step, **evaluate_ebm(energy, data, truth, x_q, cfg, R)}
 
 
@@ -1290,35 +1290,10 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
 # ----------------------------------------------------------------------------
 
 
-def seed_numbers_em(s: Settings) -> dict[str, float]:
-    """For the seed of s: EM's largest mean error and the uniform q's ELBO gap, per radius."""
-    out = {}
-    for R in s.data.R:
-        data = make_datasets(s.seed, s.data.K, s.data.n, R)
-        _, em = em_experiment(data, s.data.K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
-        out[f"em_R{R:g}_mean_error_max"] = em["mean_error_max"]
-        out[f"vi_R{R:g}_gap_uniform"] = float(elbo_study(data["test"], ring_gmm(s.data.K, R))["gap_uniform"].mean())
-    return out
-
-
-def seed_numbers_kde(s: Settings) -> dict[str, float]:
-    """For the seed of s: the KDE's bandwidth and its test gap to the truth, and the truth's test log-likelihood."""
-    data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
-    grid = np.geomspace(s.kde.sigma_min, s.kde.sigma_max, s.kde.sigma_num)
-    kde, _, _ = kde_experiment(data, grid, s.kde.refine_num, ring_gmm(s.data.K, s.kde.R))
-    return {"kde_sigma": kde["sigma"], "kde_gap_to_true": kde["test_loglik_true"] - kde["test_loglik"],
-            "true_test_loglik": kde["test_loglik_true"]}
-
-
-def seed_numbers_ebm(s: Settings, log=print) -> dict[str, float]:
-    """For the seed of s: the EBM's test gap to the truth (A by quadrature) and A_hat - A_quad."""
-    data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
-    _, _, ebm = ebm_experiment(data, s.data.K, s.kde.R, s.seed, s.ebm, log=log)
-    return {"ebm_gap_to_true": ebm["gap_to_true_quad"], "ebm_A_is_minus_quad": ebm["A_is_minus_quad"]}
-
-
 def seed_headlines(summary: dict) -> dict[str, float]:
-    """The numbers of seed_numbers_em/kde/ebm, read from run_homework's summary."""
+    """The headline numbers the appendix follows over seeds, from run_homework's summary: EM's largest
+    mean error and the uniform q's ELBO gap per radius, the KDE's bandwidth and test gap to the truth, the
+    truth's test log-likelihood, the EBM's test gap to the truth (A by quadrature) and A_hat - A_quad."""
     out = {}
     for R in summary["settings"]["data"]["R"]:
         out[f"em_R{R:g}_mean_error_max"] = summary[f"em_R{R:g}"]["mean_error_max"]
@@ -1330,9 +1305,10 @@ def seed_headlines(summary: dict) -> dict[str, float]:
     return out
 
 
-def run_appendix(s: Settings, a: AppendixSettings, summary: dict) -> dict:
+def run_appendix(s: Settings, a: AppendixSettings, summary: dict, outdir: Path) -> dict:
     """The appendix's two tables, printed; `summary` is run_homework's (the default model, this seed).
-    The variants are trained on the same data and importance sample as the default model."""
+    The variants are trained on the same data and importance sample as the default model. Each other
+    seed is the whole homework again, as `python VI.py --seed <seed>` runs it (figures in outdir/seed_<seed>)."""
     print("Appendix: training choices of the EBM (same data and importance sample)")
     data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
     variants = [{"name": name, **ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, **change),
@@ -1345,9 +1321,9 @@ def run_appendix(s: Settings, a: AppendixSettings, summary: dict) -> dict:
     print(f"Appendix: headline numbers over the seeds {list(a.seeds)}")
     runs = []
     for seed in a.seeds:
-        other = replace(s, seed=seed)
-        runs.append({"seed": seed, **seed_numbers_em(other), **seed_numbers_kde(other),
-                     **seed_numbers_ebm(other, log=lambda line: None)})
+        print(f"  seed {seed}: the homework again (python VI.py --seed {seed} prints its lines)", flush=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            runs.append({"seed": seed, **seed_headlines(run_homework(replace(s, seed=seed), outdir / f"seed_{seed}"))})
     own = seed_headlines(summary)
     print(f"  {'':24s} {'seed ' + str(s.seed):>9s} {'mean':>9s} {'s.d.':>9s} {'min':>9s} {'max':>9s}")
     for key, value in own.items():
@@ -1451,7 +1427,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(seed=args.seed)
     summary = run_homework(settings, args.out)
     if args.appendix:
-        summary["appendix"] = run_appendix(settings, AppendixSettings(), summary)
+        summary["appendix"] = run_appendix(settings, AppendixSettings(), summary, args.out)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     print(f"figures and summary.json in {args.out}/; {time.perf_counter() - start:.0f} s in all")
     return 0

@@ -35,8 +35,9 @@ def tiny():
 def appendix_run(tiny, tmp_path_factory):
     """What `python VI.py --appendix` computes for the tiny settings: run_homework, then run_appendix."""
     _, settings, appendix = tiny
-    summary = VI.run_homework(settings, tmp_path_factory.mktemp("figures"))
-    return summary, VI.run_appendix(settings, appendix, summary)
+    out = tmp_path_factory.mktemp("figures")
+    summary = VI.run_homework(settings, out)
+    return summary, VI.run_appendix(settings, appendix, summary, out)
 
 
 def test_variants_are_the_builds(tiny, appendix_run):
@@ -70,9 +71,9 @@ def test_seeds_are_the_builds_robustness_parts(tiny, appendix_run):
     assert VI.seed_headlines(summary) == own
 
 
-def test_appendix_prints_both_tables(tiny, appendix_run, capsys):
+def test_appendix_prints_both_tables(tiny, appendix_run, capsys, tmp_path):
     _, settings, appendix = tiny
-    VI.run_appendix(settings, replace(appendix, seeds=appendix.seeds[:1]), appendix_run[0])
+    VI.run_appendix(settings, replace(appendix, seeds=appendix.seeds[:1]), appendix_run[0], tmp_path)
     out = capsys.readouterr().out
     variants_table = out.split("Appendix: training choices")[1].split("Appendix: headline numbers")[0]
     assert "default" in variants_table and all(name in variants_table for name in appendix.variants)

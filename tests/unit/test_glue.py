@@ -3,9 +3,12 @@ clear line, LaTeX errors point at the template, the zip is reproducible."""
 
 import hashlib
 import json
+import re
 import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from build_pdf import explain_error, require_tex, template_line
 from common import find_non_finite, write_json
@@ -62,3 +65,33 @@ def test_zip_is_reproducible_and_sorted(tmp_path):
     with zipfile.ZipFile(tmp_path / "a.zip") as zf:
         assert zf.namelist() == ["VI.py", "theory.pdf"]
         assert zf.getinfo("VI.py").date_time == (2021, 12, 14, 4, 55, 0)
+
+
+def test_series_is_an_english_list_of_names_in_italics():
+    from render import series
+
+    assert series(["tanh units"]) == r"\emph{tanh units}"
+    assert series(["AdamW, weight decay 0.01", "16 hidden units"]) == r"\emph{AdamW, weight decay 0.01} and \emph{16 hidden units}"
+    assert series(["a", "b", "c"]) == r"\emph{a}, \emph{b} and \emph{c}"
+    assert series(["50% wider"]) == r"\emph{50\% wider}"  # names are escaped for LaTeX
+
+
+@given(st.lists(st.text(alphabet="ab ,%", min_size=1), min_size=1, max_size=6))
+def test_series_names_every_item_once_in_order(items):
+    from latex_text import tex
+    from render import series
+
+    text = series(items)
+    assert re.findall(r"\\emph\{(.*?)\}", text) == [tex(item) for item in items]
+    separators = re.split(r"\\emph\{.*?\}", text)[1:-1]  # between the names
+    assert separators == [", "] * (len(items) - 2) + [" and "] * (len(items) > 1)
+
+
+def test_counted_spells_small_counts():
+    from render import counted
+
+    assert counted(1, "setting") == "one setting"
+    assert counted(2, "setting") == "two settings"
+    assert counted(10, "setting") == "ten settings"
+    assert counted(12, "setting") == "12 settings"
+    assert counted(0, "setting") == "no settings"

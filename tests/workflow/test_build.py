@@ -124,7 +124,7 @@ appendix = VI.AppendixSettings(
     variants={name: vi_extras.ebm_settings_values(change) for name, change in config["ebm"]["variants"].items()},
     seeds=tuple(config["robustness"]["seeds"]))
 summary = VI.run_homework(settings, Path(sys.argv[2]))
-print(json.dumps(VI.run_appendix(settings, appendix, summary)))
+print(json.dumps(VI.run_appendix(settings, appendix, summary, Path(sys.argv[2]))))
 """
 
 

@@ -9,6 +9,7 @@ file a rule lists as input is the file that runs.
 
 from dataclasses import fields, is_dataclass, replace
 
+import numpy as np
 import vi_extras
 
 
@@ -186,18 +187,29 @@ def headline_numbers(summary: dict) -> dict[str, float]:
 
 def headline_em_numbers(VI, s, log=print) -> dict[str, float]:
     """EM's errors and the ELBO gaps of q uniform, per radius, for the seed of `s` (VI.Settings):
-    VI.py's appendix function, on the same random streams as the main results."""
-    return VI.seed_numbers_em(s)
+    what VI.run_homework computes for them, on the same random streams."""
+    summary = {}
+    for R in s.data.R:
+        data = VI.make_datasets(s.seed, s.data.K, s.data.n, R)
+        _, summary[f"em_R{R:g}"] = VI.em_experiment(data, s.data.K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
+        gap = VI.elbo_study(data["test"], VI.ring_gmm(s.data.K, R))["gap_uniform"]
+        summary[f"vi_elbo_R{R:g}"] = {"R": R, "gap_uniform": float(gap.mean())}
+    return headline_numbers(summary)
 
 
 def headline_kde_numbers(VI, s, log=print) -> dict[str, float]:
     """The KDE's bandwidth and test gap to the truth (R = kde.R data) for the seed of `s`."""
-    return VI.seed_numbers_kde(s)
+    data = VI.make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    grid = np.geomspace(s.kde.sigma_min, s.kde.sigma_max, s.kde.sigma_num)
+    kde, _, _ = VI.kde_experiment(data, grid, s.kde.refine_num, VI.ring_gmm(s.data.K, s.kde.R))
+    return headline_numbers({"kde": kde})
 
 
 def headline_ebm_numbers(VI, s, log=print) -> dict[str, float]:
     """The EBM's headline numbers for the seed of `s` (trained again on the R = kde.R data)."""
-    return VI.seed_numbers_ebm(s, log=log)
+    data = VI.make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    _, _, ebm = VI.ebm_experiment(data, s.data.K, s.kde.R, s.seed, s.ebm, log=log)
+    return headline_numbers({"ebm": ebm})
 
 
 # The parts of the robustness study, each a job per seed: a change to the KDE's settings
