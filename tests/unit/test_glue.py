@@ -86,12 +86,3 @@ def test_series_names_every_item_once_in_order(items):
     separators = re.split(r"\\emph\{.*?\}", text)[1:-1]  # between the names
     assert separators == [", "] * (len(items) - 2) + [" and "] * (len(items) > 1)
 
-
-def test_counted_spells_small_counts():
-    from render import counted
-
-    assert counted(1, "setting") == "one setting"
-    assert counted(2, "setting") == "two settings"
-    assert counted(10, "setting") == "ten settings"
-    assert counted(12, "setting") == "12 settings"
-    assert counted(0, "setting") == "no settings"

@@ -28,16 +28,6 @@ def plural(count, singular: str, plural_form: str | None = None) -> str:
     return singular if int(count) == 1 else (plural_form or singular + "s")
 
 
-NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-
-
-def counted(count, singular: str, plural_form: str | None = None) -> str:
-    """A count in words up to ten with its noun: counted(2, "setting") is "two settings"."""
-    count = int(count)
-    word = NUMBER_WORDS[count] if 0 <= count < len(NUMBER_WORDS) else str(count)
-    return f"{word} {plural(count, singular, plural_form)}"
-
-
 def series(items) -> str:
     """Names as an English list, each in italics (a name may hold a comma, as in "AdamW,
     weight decay 0.01"): "a", "a and b", "a, b and c"."""
@@ -66,7 +56,7 @@ def latex_environment(template_dir) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=num, sig=sig, tex=tex, plural=plural, counted=counted, series=series)
+    env.filters.update(num=num, sig=sig, tex=tex, plural=plural, series=series)
     return env
 
 
