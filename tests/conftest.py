@@ -1,14 +1,6 @@
-"""Test set-up: `import VI` finds workflow/VI.py, the module under test; the workflow tests'
-helpers are importable from every test folder; the tiny configuration is built once per
-test session, in the background from the session's start (the `finished` fixture); and this
-process computes with the CPU kernels of the build's jobs.
-
-Several tests compare numbers computed here with numbers a job of a build computed (the
-robustness table's own seed against a rerun, for one). The Snakefile pins every job's
-CPU kernels with cpu_kernels.pin_cpu_kernels; the same function pins this process, before
-numpy or torch is loaded (they choose their kernels when loaded, MKL at its first call).
-On a machine whose native kernels are not the pinned ones (an AVX-512 CPU) the two
-sides would otherwise differ in the last bits."""
+"""Test set-up: `import VI` finds workflow/VI.py, the module under test; the project's scripts
+and the workflow tests' helpers are importable from every test folder; the tiny configuration
+is built once per test session (the `finished` fixture)."""
 
 import sys
 from pathlib import Path
@@ -19,17 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 sys.path.insert(0, str(ROOT / "tests" / "workflow"))
-
-from cpu_kernels import pin_cpu_kernels  # noqa: E402  (standard library only: loads no numerics)
-
-_loaded = sorted({"numpy", "torch"} & set(sys.modules))
-if _loaded:
-    raise RuntimeError(
-        f"{', '.join(_loaded)} was imported before tests/conftest.py could pin the CPU kernels "
-        "(a pytest plugin, or -p): this process would compute with other kernels than the build's "
-        "jobs. Run the suite without that plugin, or export the settings of cpu_kernels.CPU_KERNELS first."
-    )
-pin_cpu_kernels()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,13 +4,15 @@ All the code of the homework, read top to bottom in the order of the questions. 
 section opens with the question it answers and where theory.pdf answers it; each
 figure is drawn right after the computation it shows.
 
-    python VI.py               answers 1.1-2.4 with the default settings (below): prints the
-                               PDF's headline numbers question by question, saves the figures
-                               and summary.json in ./figures (about half a minute on a laptop CPU)
-    python VI.py --appendix    also the appendix's tables: the EBM's training variants and the
-                               headline numbers for other seeds, each the whole homework again
-                               (a few minutes more)
-    python VI.py --seed 7      the same with another root seed; --out DIR another folder
+    python VI.py                   answers 1.1-2.4 with the default settings (below): prints each
+                                   question's numbers, writes them as JSON (one file per question)
+                                   and the figures to ./results (about half a minute on a laptop CPU)
+    python VI.py --appendix        also the appendix: the EBM's training variants and the headline
+                                   numbers for other seeds, each the homework again (a few minutes more)
+    python VI.py --seed=7 --data.n=500 --ebm.lr=0.01
+                                   any setting, named section.name as in the dataclasses below
+                                   (`python VI.py --help` lists them); --out DIR another folder;
+                                   --only em kde runs those parts alone, reading earlier parts' JSON
 
 Conventions
   * A batch of points is an array of shape (n, 2); densities are log-densities of shape
@@ -25,141 +27,270 @@ Conventions
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
+import os
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
+# The same numbers on every x86-64 CPU with AVX2 and FMA (most since 2013, AVX-512 ones included):
+# each library picks its kernels by the CPU at load time, AVX-512 and AVX2 kernels round differently
+# in the last bits, and 2,000 Adam steps of the EBM turn those bits into other printed numbers. So the
+# AVX2 kernels are chosen here, before numpy and torch load. MKL's COMPATIBLE path is the same on
+# every vendor's CPU. Other CPUs (ARM, x86 without AVX2) keep their own kernels: theory.pdf says which
+# numbers may then differ.
+CPU_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+               "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux; empty elsewhere)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return set()
+    return set(next((ln for ln in lines if ln.startswith("flags")), "").partition(":")[2].split())
+
+
+if {"avx2", "fma"} <= cpu_flags():
+    os.environ.update(CPU_KERNELS)
+
+import numpy as np  # noqa: E402  (after the kernels are chosen)
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 # ----------------------------------------------------------------------------
-# Settings: one dataclass per question (the defaults are the PDF's)
+# Settings: one dataclass per question; each field's default is the PDF's, its metadata
+# says what it means and which values it accepts. `python VI.py --section.name=value`.
 # ----------------------------------------------------------------------------
+
+
+def setting(default, help: str, valid=lambda v: True, accepts: str = ""):
+    """A field of a settings dataclass: its default, meaning, test of a value, and what it accepts."""
+    return field(default=default, metadata={"help": help, "valid": valid, "accepts": accepts})
+
+
+def positive(v) -> bool:
+    return v > 0
+
+
+def at_least(low):
+    return lambda v: v >= low
+
+
+ACTIVATIONS = {"relu": nn.ReLU, "softplus": nn.Softplus, "tanh": nn.Tanh}
+
+
+def sgd_with_momentum(params, lr: float, weight_decay: float) -> torch.optim.SGD:
+    """The optimizer "sgd": torch.optim.SGD with momentum 0.9."""
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": sgd_with_momentum}
 
 
 @dataclass
 class DataSettings:
     """Q1.1: K components, n points in each of train / validation / test, for every radius R."""
-    K: int = 10
-    n: int = 1000
-    R: tuple = (10.0, 1.0)
+    K: int = setting(10, "mixture components", at_least(2), "an integer >= 2")
+    n: int = setting(1000, "points in each of train, validation and test", at_least(10), "an integer >= 10")
+    R: tuple = setting((10.0, 1.0), "radii of the ring, one data set each",
+                       lambda v: len(v) >= 1 and min(v) > 0 and len(set(v)) == len(v), "distinct positive numbers")
 
 
 @dataclass
 class EMSettings:
     """Q1.2: random starts, EM steps per start at most, stopping tolerance (nats per point)."""
-    restarts: int = 10
-    max_iter: int = 2000
-    tol: float = 1e-9
+    restarts: int = setting(10, "random initialisations; the best training log-likelihood is kept", at_least(1), "an integer >= 1")
+    max_iter: int = setting(2000, "EM steps per initialisation at most", at_least(1), "an integer >= 1")
+    tol: float = setting(1e-9, "stop when the mean log-likelihood rises by less (nats per point)", at_least(0), "a number >= 0")
 
 
 @dataclass
 class KDESettings:
     """Q1.3 on the data of radius R: sigma (a variance) on a log grid, then refined near the best."""
-    R: float = 10.0
-    sigma_min: float = 0.01
-    sigma_max: float = 10.0
-    sigma_num: int = 31
-    refine_num: int = 21
+    R: float = setting(10.0, "which radius of data.R the KDE (and the EBM) is fitted to", positive, "one of data.R")
+    sigma_min: float = setting(0.01, "smallest sigma of the coarse log grid", positive, "a positive number")
+    sigma_max: float = setting(10.0, "largest sigma of the coarse log grid", positive, "a number > kde.sigma_min")
+    sigma_num: int = setting(31, "values of the coarse grid", at_least(2), "an integer >= 2")
+    refine_num: int = setting(21, "values between the best one's neighbours", at_least(0), "an integer >= 0")
 
 
 @dataclass
 class EBMSettings:
     """Q1.6-1.7: the energy-based model, trained on the KDE's data."""
-    width: int = 32                     # hidden units
-    activation: type = nn.ReLU          # their nonlinearity, an nn.Module class
-    base_var: float = 1.0               # variance of the confinement N(0, base_var I_2) ...
-    learn_base_var: bool = False        # ... learned with the network when true
-    optimizer: type = torch.optim.Adam  # a torch.optim class, full batch
-    lr: float = 0.03
-    weight_decay: float = 0.0
-    steps: int = 2000                   # the step of best validation log-likelihood is kept
-    importance_M: int = 5000            # points drawn once from q, reused at every step (the homework's M)
-    quadrature_margin: float = 8.0      # A also by quadrature on [-(R + margin), R + margin]^2 ...
-    quadrature_num: int = 801           # ... with this many nodes per axis
-    init: int = 0                       # which random initialisation (each has its own stream)
+    width: int = setting(32, "hidden units", at_least(1), "an integer >= 1")
+    activation: str = setting("relu", "their nonlinearity", lambda v: v in ACTIVATIONS, " | ".join(ACTIVATIONS))
+    base_var: float = setting(1.0, "variance of the confinement N(0, base_var I_2) (start if learned)", positive, "a positive number")
+    learn_base_var: bool = setting(False, "learn that variance with the network", accepts="true | false")
+    optimizer: str = setting("adam", "full-batch optimizer (sgd: momentum 0.9)", lambda v: v in OPTIMIZERS, " | ".join(OPTIMIZERS))
+    lr: float = setting(0.03, "learning rate", positive, "a positive number")
+    weight_decay: float = setting(0.0, "L2 penalty (adam, sgd) or decoupled decay (adamw)", at_least(0), "a number >= 0")
+    steps: int = setting(2000, "gradient steps; the step of best validation log-likelihood is kept", at_least(1), "an integer >= 1")
+    importance_M: int = setting(5000, "points drawn once from q, reused at every step (the homework's M)", at_least(2), "an integer >= 2")
+    quadrature_margin: float = setting(8.0, "A also by quadrature on [-(R + margin), R + margin]^2 ...", positive, "a positive number")
+    quadrature_num: int = setting(801, "... with this many nodes per axis", at_least(3), "an integer >= 3")
+    init: int = setting(0, "which random initialisation (each has its own stream)", at_least(0), "an integer >= 0")
 
 
 @dataclass
 class KLSettings:
     """Q2.2: p = sum_j p_weights[j] N(p_means[j], p_sds[j]^2), q = N(q_mean, q_sd^2); integrals on a grid."""
-    p_weights: tuple = (0.3, 0.7)
-    p_means: tuple = (-3.0, 3.0)
-    p_sds: tuple = (1.0, 1.0)
-    q_mean: float = 3.0
-    q_sd: float = 0.5
-    x_min: float = -15.0
-    x_max: float = 15.0
-    x_num: int = 3001
+    p_weights: tuple = setting((0.3, 0.7), "weights of p's components", lambda v: min(v) > 0 and abs(sum(v) - 1) < 1e-9,
+                               "positive numbers summing to 1")
+    p_means: tuple = setting((-3.0, 3.0), "means of p's components", lambda v: len(v) >= 2, "at least two numbers")
+    p_sds: tuple = setting((1.0, 1.0), "standard deviations of p's components", lambda v: min(v) > 0, "positive numbers")
+    q_mean: float = setting(3.0, "mean of q", accepts="a number")
+    q_sd: float = setting(0.5, "standard deviation of q", positive, "a positive number")
+    x_min: float = setting(-15.0, "the trapezoidal grid's left end ...", accepts="a number")
+    x_max: float = setting(15.0, "... right end ...", accepts="a number > kl.x_min")
+    x_num: int = setting(3001, "... and number of points", at_least(3), "an integer >= 3")
 
 
 @dataclass
 class ELBOSettings:
     """Q2.1/2.3: random q per test point that check log p(x) = ELBO + KL."""
-    random_q: int = 20
+    random_q: int = setting(20, "random q per test point", at_least(1), "an integer >= 1")
 
 
 @dataclass
 class SweepSettings:
     """Q2.4: radius R, spacing 2 R sin(pi / K_ref), K_num log-spaced K, n test points per regime."""
-    R: float = 10.0
-    K_ref: int = 10
-    K_min: int = 10
-    K_max: int = 10000
-    K_num: int = 13
-    n: int = 1000
-
-
-@dataclass
-class VISettings:
-    """Part 2 (Q2.3 uses the mixtures and test sets of `data`)."""
-    kl: KLSettings = field(default_factory=KLSettings)
-    elbo: ELBOSettings = field(default_factory=ELBOSettings)
-    sweep: SweepSettings = field(default_factory=SweepSettings)
-
-
-@dataclass
-class Settings:
-    """Every parameter of Q1.1-2.4: the root seed and one section per part."""
-    seed: int = 2021
-    data: DataSettings = field(default_factory=DataSettings)
-    em: EMSettings = field(default_factory=EMSettings)
-    kde: KDESettings = field(default_factory=KDESettings)
-    ebm: EBMSettings = field(default_factory=EBMSettings)
-    vi: VISettings = field(default_factory=VISettings)
+    R: float = setting(10.0, "radius at fixed R, and of the reference ring at fixed spacing", positive, "a positive number")
+    K_ref: int = setting(10, "components of the reference ring, whose spacing stays fixed", at_least(2), "an integer >= 2")
+    K_min: int = setting(10, "smallest K", at_least(2), "an integer >= 2")
+    K_max: int = setting(10000, "largest K", at_least(2), "an integer >= sweep.K_min")
+    K_num: int = setting(13, "values of K, log-spaced and rounded", at_least(1), "an integer >= 1")
+    n: int = setting(1000, "test points per regime, shared by every K", at_least(2), "an integer >= 2")
 
 
 @dataclass
 class AppendixSettings:
-    """--appendix: the EBM again with each change of its settings, and other root seeds.
-    init_1 and init_2 (other initialisations) give the spread that differences must exceed."""
-    variants: dict = field(default_factory=lambda: {
-        "adamw": {"optimizer": torch.optim.AdamW, "weight_decay": 0.01}, "base_var_4": {"base_var": 4.0},
-        "init_1": {"init": 1}, "init_2": {"init": 2},
-        "learn_base_var": {"learn_base_var": True, "base_var": 4.0}, "lr_0.01": {"lr": 0.01},
-        "softplus": {"activation": nn.Softplus}, "tanh": {"activation": nn.Tanh},
-        "width_16": {"width": 16}, "width_64": {"width": 64},
-    })
-    seeds: tuple = (1, 2, 3, 4, 5)
+    """--appendix: the EBM with each change of VARIANTS, and the homework again for other root seeds."""
+    seeds: tuple = setting((1, 2, 3, 4, 5), "other root seeds", lambda v: len(v) >= 1 and min(v) >= 0 and len(set(v)) == len(v),
+                           "distinct integers >= 0")
 
 
-def settings_json(s) -> dict:
-    """Settings as JSON-ready data: torch classes by their name (nn.ReLU -> "ReLU")."""
-    return json.loads(json.dumps(asdict(s), default=lambda v: v.__name__))
+@dataclass
+class Settings:
+    """Every parameter of Q1.1-2.4 and the appendix: the root seed and one section per question."""
+    seed: int = setting(2021, "root random seed", at_least(0), "an integer >= 0")
+    data: DataSettings = field(default_factory=DataSettings)
+    em: EMSettings = field(default_factory=EMSettings)
+    kde: KDESettings = field(default_factory=KDESettings)
+    ebm: EBMSettings = field(default_factory=EBMSettings)
+    kl: KLSettings = field(default_factory=KLSettings)
+    elbo: ELBOSettings = field(default_factory=ELBOSettings)
+    sweep: SweepSettings = field(default_factory=SweepSettings)
+    appendix: AppendixSettings = field(default_factory=AppendixSettings)
+
+
+# The appendix's training variants: each changes the default EBMSettings as stated; init_1 and
+# init_2 (other initialisations) measure the noise of a single run.
+VARIANTS = {
+    "learn_base_var": {"learn_base_var": True, "base_var": 4.0}, "base_var_4": {"base_var": 4.0},
+    "softplus": {"activation": "softplus"}, "tanh": {"activation": "tanh"}, "width_16": {"width": 16},
+    "width_64": {"width": 64}, "lr_0.01": {"lr": 0.01}, "adamw": {"optimizer": "adamw", "weight_decay": 0.01},
+    "init_1": {"init": 1}, "init_2": {"init": 2},
+}
+
+
+def leaves(s, prefix: str = ""):
+    """(dotted name, value, dataclass field) of every setting of `s`, in the dataclasses' order."""
+    for f in fields(s):
+        value = getattr(s, f.name)
+        if is_dataclass(value):
+            yield from leaves(value, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", value, f
+
+
+def format_value(value) -> str:
+    """A setting as the command line writes it: 10.0 -> '10.0', (10.0, 1.0) -> '10.0,1.0', True -> 'true'."""
+    if isinstance(value, tuple):
+        return ",".join(map(format_value, value))
+    return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, float) else str(value)
+
+
+def parse_value(text: str, default):
+    """The command line's text as a value of the default's type; ValueError names what is wrong."""
+    text = str(text).strip()
+    if isinstance(default, tuple):
+        items = [t for t in text.split(",") if t.strip()]
+        if not items:
+            raise ValueError("an empty list")
+        return tuple(parse_value(t, default[0]) for t in items)
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text.lower() == "true"
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an integer") from None
+    if isinstance(default, float):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
+        return value
+    return text
+
+
+def settings_problems(s: Settings) -> list[str]:
+    """Every value of `s` outside what its setting accepts, and every inconsistent pair, one line each."""
+    problems = [f"{name} = {format_value(value)}: expected {f.metadata['accepts']}"
+                for name, value, f in leaves(s) if not f.metadata["valid"](value)]
+    pairs = [(s.kde.R in s.data.R, "kde.R must be one of data.R"),
+             (s.data.n >= s.data.K, "data.n must be at least data.K"),
+             (s.kde.sigma_max > s.kde.sigma_min, "kde.sigma_max must exceed kde.sigma_min"),
+             (len(s.kl.p_weights) == len(s.kl.p_means) == len(s.kl.p_sds), "kl.p_weights, kl.p_means and kl.p_sds need one entry per component"),
+             (s.kl.x_max > s.kl.x_min, "kl.x_max must exceed kl.x_min"),
+             (s.sweep.K_max >= s.sweep.K_min, "sweep.K_max must be at least sweep.K_min")]
+    return problems + [message for ok, message in pairs if not ok]
+
+
+def settings_from(values: dict[str, str]) -> Settings:
+    """Settings from {dotted name: text} over the defaults; ValueError lists every problem."""
+    known = {name: value for name, value, _ in leaves(Settings())}
+    problems, parsed = [], {}
+    for name, text in values.items():
+        if name not in known:
+            problems.append(f"{name}: no such setting (python VI.py --help lists them)")
+            continue
+        try:
+            parsed[name] = parse_value(text, known[name])
+        except ValueError as error:
+            problems.append(f"{name} = {text}: {error}")
+    s = Settings()
+    for name, value in parsed.items():
+        section, _, key = name.rpartition(".")
+        s = replace(s, **{key: value}) if not section else replace(s, **{section: replace(getattr(s, section), **{key: value})})
+    if not problems:
+        problems = settings_problems(s)
+    if problems:
+        raise ValueError("\n".join(problems))
+    return s
+
+
+def command_line(s: Settings, extra: str = "") -> str:
+    """`python VI.py` with every setting of `s` that differs from the default: the command that reproduces it."""
+    defaults = {name: value for name, value, _ in leaves(Settings())}
+    args = [f"--{name}={format_value(v)}" for name, v, _ in leaves(s) if v != defaults[name]]
+    return " ".join(["python VI.py", *args, *([extra] if extra else [])])
 
 
 # ----------------------------------------------------------------------------
-# Tools: random streams, log-sum-exp, standard errors, figures
+# Tools: random streams, log-sum-exp, standard errors, results, figures
 # ----------------------------------------------------------------------------
 
 
@@ -191,11 +322,32 @@ def mean_and_sem(values: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
 
 
+def write_json(path: Path, obj) -> dict:
+    """Write a result; a NaN or infinity is an error (a computation went wrong), not a number."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1, allow_nan=False, default=lambda v: v.item()) + "\n")
+    return obj
+
+
+def read_json(path: Path):
+    return json.loads(Path(path).read_text())
+
+
+# The figures' style: drawn at their printed size (figsize in inches) and included at scale 1,
+# so no text is smaller than 7 pt on paper.
+STYLE = {"figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight", "savefig.pad_inches": 0.02,
+         "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "legend.frameon": False,
+         "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.spines.top": False, "axes.spines.right": False,
+         "axes.grid": True, "grid.alpha": 0.3, "lines.linewidth": 1.4, "pdf.fonttype": 42,
+         "mathtext.fontset": "cm", "image.cmap": "viridis"}
+
+
 def pyplot():
-    """matplotlib.pyplot with the Agg backend (imported on first use)."""
+    """matplotlib.pyplot with the Agg backend and STYLE (imported on first use)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams.update(STYLE)
     import matplotlib.pyplot as plt
 
     return plt
@@ -462,22 +614,37 @@ def em_mean_log_likelihood(x: np.ndarray, gmm: GMM) -> float:
     return float(np.mean(gmm_log_density(x, gmm)))
 
 
+def single_gaussian_log_likelihood(train: np.ndarray, test: np.ndarray) -> float:
+    """Mean log-likelihood on `test` of the one Gaussian fitted to `train` by maximum likelihood."""
+    mean, cov = train.mean(axis=0), np.cov(train, rowvar=False, bias=True)
+    diff = test - mean
+    mahalanobis = np.sum(diff * np.linalg.solve(cov, diff.T).T, axis=1)
+    return float(np.mean(-0.5 * mahalanobis - LOG_2PI - 0.5 * np.linalg.slogdet(cov)[1]))
+
+
 def em_experiment(data: dict, K: int, R: float, seed: int, max_iter: int, tol: float, restarts: int):
-    """Q1.2 for one radius: fit EM, compare with the truth. Returns (EMResult, summary dict)."""
+    """Q1.2 for one radius: fit EM, compare with the truth (components matched, gaps paired over the
+    test points), and with one Gaussian. Returns (EMResult, summary dict)."""
     truth = ring_gmm(K, R)
     result = fit_em(data["train"], K, rng_for(seed, "em", R), max_iter=max_iter, tol=tol, restarts=restarts)
     fit = match_to_truth(result.gmm, truth)
     dist = np.linalg.norm(fit.means - truth.means, axis=1)  # |mu_hat_k - mu_k| of matched components
+    gap = gmm_log_density(data["test"], truth) - gmm_log_density(data["test"], fit)
     return result, {
-        "R": R,
-        "K": K,
-        "iterations": result.iterations,
-        "converged": result.converged,
+        "R": R, "K": K, "iterations": result.iterations, "converged": result.converged,
+        "restart": result.restart, "restarts": len(result.restart_log_likelihoods),
+        "restart_log_likelihoods": result.restart_log_likelihoods,
+        "distinct_optima": int(len(np.unique(np.round(result.restart_log_likelihoods, 4)))),
+        "train_loglik_fit": float(result.log_likelihood[-1]),
         "train_loglik_true": em_mean_log_likelihood(data["train"], truth),  # the traces' reference line
         "test_loglik_fit": em_mean_log_likelihood(data["test"], fit),
         "test_loglik_true": em_mean_log_likelihood(data["test"], truth),
-        "mean_error_max": float(dist.max()),
-        "mean_error_rms": float(np.sqrt(np.mean(dist**2))),
+        "test_gap_sem": mean_and_sem(gap)[1],
+        "test_loglik_single_gaussian": single_gaussian_log_likelihood(data["train"], data["test"]),
+        "weights_fit": fit.weights.tolist(), "means_fit": fit.means.tolist(),
+        "mean_error_max": float(dist.max()), "mean_error_rms": float(np.sqrt(np.mean(dist**2))),
+        "weight_error_max": float(np.max(np.abs(fit.weights - truth.weights))),
+        "neighbour_spacing": neighbour_spacing(K, R),
     }
 
 
@@ -551,12 +718,15 @@ def tune_kde_sigma(train: np.ndarray, validation: np.ndarray, coarse: np.ndarray
 
 
 def kde_experiment(data: dict, sigma_grid: np.ndarray, refine_num: int, truth: GMM) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Q1.3: sigma tuned on validation, the test log-likelihood beside the true density's.
-    Returns (summary, sigmas tried, their validation log-likelihoods)."""
+    """Q1.3: sigma tuned on validation, the test log-likelihood beside the true density's (gap paired
+    over the test points). Returns (summary, sigmas tried, their validation log-likelihoods)."""
     best, sigmas, lls = tune_kde_sigma(data["train"], data["validation"], sigma_grid, refine_num)
-    summary = {"sigma": best}
-    summary["test_loglik"], summary["test_loglik_sem"] = mean_and_sem(kde_log_density(data["test"], data["train"], best))
-    summary["test_loglik_true"] = em_mean_log_likelihood(data["test"], truth)
+    log_p_kde, log_p_true = kde_log_density(data["test"], data["train"], best), gmm_log_density(data["test"], truth)
+    summary = {"sigma": best, "validation_loglik": float(lls.max())}
+    summary["test_loglik"], summary["test_loglik_sem"] = mean_and_sem(log_p_kde)
+    summary["test_loglik_true"], summary["test_loglik_true_sem"] = mean_and_sem(log_p_true)
+    summary["test_gap_sem"] = mean_and_sem(log_p_true - log_p_kde)[1]
+    summary.update(sigma_on_grid_edge=bool(best in (sigmas[0], sigmas[-1])), grid_size=len(sigmas))
     return summary, sigmas, lls
 
 
@@ -603,8 +773,8 @@ def plot_kde_density(truth: GMM, train: np.ndarray, sigma: float, lim: float, pa
 #
 #   E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2,       beta = 1 / base_var > 0,
 #
-# so p_theta tilts the base measure N(0, base_var I_2). Each activation used here grows at
-# most linearly (ReLU, Softplus, ELU, SiLU) or stays bounded (Tanh), hence exp(E_theta) is
+# so p_theta tilts the base measure N(0, base_var I_2). Each activation of ACTIVATIONS grows at
+# most linearly (ReLU, Softplus) or stays bounded (Tanh), hence exp(E_theta) is
 # integrable and A(theta) finite for EVERY theta, all through training. s is the training
 # set's RMS coordinate, so the hidden layer sees inputs of order one. Everything runs in float64:
 # 2,000 Adam steps amplify rounding, and in float32 CPUs with other vector kernels end on other models.
@@ -616,12 +786,12 @@ class ShallowEnergy(nn.Module):
     """E_theta(x) = v . act(W x / s + b) + c - beta |x|^2 / 2 for x of shape (n, 2); returns (n,).
     hidden holds W and b, out holds v and c; log_beta is learned only when learn_base_var."""
 
-    def __init__(self, width: int, activation: type, base_var: float, input_scale: float,
+    def __init__(self, width: int, activation: str, base_var: float, input_scale: float,
                  learn_base_var: bool = False, dtype=DTYPE):
         super().__init__()
         self.input_scale = float(input_scale)
         self.hidden = nn.Linear(2, width, dtype=dtype)
-        self.act = activation()
+        self.act = ACTIVATIONS[activation]()
         self.out = nn.Linear(width, 1, dtype=dtype)
         log_beta = torch.tensor(-math.log(base_var), dtype=dtype)
         if learn_base_var:
@@ -702,11 +872,11 @@ def kept_step(validation_loglik: np.ndarray, tol: float = 1e-3) -> int:
 
 
 def train_ebm(energy: ShallowEnergy, train: torch.Tensor, validation: torch.Tensor, x_q: torch.Tensor,
-              log_q: torch.Tensor, cfg: EBMSettings, progress=None) -> tuple[dict[str, np.ndarray], int]:
+              log_q: torch.Tensor, cfg: EBMSettings) -> tuple[dict[str, np.ndarray], int]:
     """Full-batch ascent for cfg.steps steps; step k records, after k updates, L_hat, the validation
-    log-likelihood, A_hat and the ESS (`progress(step, trace)` sees them). `energy` is left at the
-    step `kept_step` chooses. Returns (trace, each of shape (steps,), the kept step)."""
-    opt = cfg.optimizer(energy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    log-likelihood, A_hat and the ESS. `energy` is left at the step `kept_step` chooses.
+    Returns (trace, each of shape (steps,), the kept step)."""
+    opt = OPTIMIZERS[cfg.optimizer](energy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n, n_val = len(train), len(validation)
     x_all = torch.cat([train, validation, x_q])  # one forward pass per step serves all three sets
     trace = {k: np.empty(cfg.steps) for k in ("train_loglik", "validation_loglik", "log_partition", "ess")}
@@ -720,8 +890,8 @@ def train_ebm(energy: ShallowEnergy, train: torch.Tensor, validation: torch.Tens
         trace["train_loglik"][step], trace["validation_loglik"][step] = (e_train.mean() - a_hat).item(), val
         trace["log_partition"][step], trace["ess"][step] = a_hat.item(), effective_sample_size(log_w)
         states.append({k: v.detach().clone() for k, v in energy.state_dict().items()})
-        if progress:
-            progress(step, trace)
+        if (step + 1) % max(cfg.steps // 4, 1) == 0:  # how far along a long run is
+            print(f"  EBM step {step + 1} of {cfg.steps}: validation log-lik. {val:.4f}", flush=True)
         # Q1.6's estimator: the weights w_m of N_hat / D_hat, normalised in log space.
         w = torch.exp(log_w - torch.logsumexp(log_w, dim=0)).detach()
         surrogate = e_train.mean() - torch.sum(w * e_q)  # gradient: (1/n) sum grad E(x_i) - N_hat / D_hat
@@ -776,35 +946,35 @@ def quadrature_log_partition(energy: ShallowEnergy, lim: float, num: int) -> flo
 
 
 def evaluate_ebm(energy: ShallowEnergy, data: dict, truth: GMM, x_q: np.ndarray, cfg: EBMSettings, R: float) -> dict:
-    """Q1.7: A by importance sampling (is, with its standard error) and by quadrature (quad), the
-    test log-likelihood with each, and the gap to the true density (paired, A by quadrature)."""
+    """Q1.7: A by importance sampling (is, with its delta-method standard error) and by quadrature
+    (quad, no sampling error), the test log-likelihood with each, and the gaps to the true density
+    (paired over the test points)."""
     with torch.no_grad():
         log_w = importance_log_weights(energy, to_tensor(x_q), to_tensor(gmm_log_density(x_q, truth)))
-    a_is, a_quad = float(importance_log_partition(log_w)), quadrature_log_partition(
-        energy, R + cfg.quadrature_margin, cfg.quadrature_num)
+    lim = R + cfg.quadrature_margin
+    a_is, a_is_se = float(importance_log_partition(log_w)), importance_log_partition_se(log_w)
+    a_quad = quadrature_log_partition(energy, lim, cfg.quadrature_num)
     e_test = energy_values(energy, data["test"])
     log_p_true = gmm_log_density(data["test"], truth)
     mean_energy, mean_energy_se = mean_and_sem(e_test)
+    gap, gap_se = mean_and_sem(log_p_true - e_test)  # log p_true - E, paired; add A
     return {
-        "R": R,
-        "base_var_final": energy.base_var,
-        "importance_M": len(x_q),
-        "ess": effective_sample_size(log_w),
-        "test_loglik_true": float(np.mean(log_p_true)),
-        "A_is": a_is,
-        "A_is_se": importance_log_partition_se(log_w),
-        "test_loglik_is": mean_energy - a_is,
-        "A_quad": a_quad,
-        "test_loglik_quad": mean_energy - a_quad,
-        "test_loglik_quad_se": mean_energy_se,  # A by quadrature has no sampling error
-        "gap_to_true_quad": mean_and_sem(log_p_true - e_test)[0] + a_quad,  # log p_true - log p_theta
+        "R": R, "base_var_final": energy.base_var, "importance_M": len(x_q), "ess": effective_sample_size(log_w),
+        "test_loglik_true": float(np.mean(log_p_true)), "test_loglik_true_se": mean_and_sem(log_p_true)[1],
+        "A_is": a_is, "A_is_se": a_is_se,
+        "test_loglik_is": mean_energy - a_is, "test_loglik_is_se": math.hypot(mean_energy_se, a_is_se),
+        "gap_to_true_is": gap + a_is, "gap_to_true_is_se": math.hypot(gap_se, a_is_se),
+        "A_quad": a_quad, "A_quad_se": 0.0, "quadrature_lim": lim, "quadrature_h": 2.0 * lim / (cfg.quadrature_num - 1),
+        "test_loglik_quad": mean_energy - a_quad, "test_loglik_quad_se": mean_energy_se,
+        "gap_to_true_quad": gap + a_quad, "gap_to_true_quad_se": gap_se,
         "A_is_minus_quad": a_is - a_quad,
+        "train_loglik": float(energy_values(energy, data["train"]).mean()) - a_is,
         "validation_loglik": float(energy_values(energy, data["validation"]).mean()) - a_is,
+        "n_parameters": int(sum(p.numel() for p in energy.parameters())), "input_scale": energy.input_scale,
     }
 
 
-def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, progress=None,
-                   log=print) -> tuple[ShallowEnergy, dict, dict]:
+def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings) -> tuple[ShallowEnergy, dict, dict]:
     """Q1.6-1.7 on one data set: draw the proposal sample once, train, evaluate the kept step.
     Returns (the kept energy, the training trace, a summary dict)."""
     torch.manual_seed(int(rng_for(seed, "ebm", "init", R, cfg.init).integers(2**63 - 1)))  # torch's seed, from its stream
@@ -814,18 +984,36 @@ def ebm_experiment(data: dict, K: int, R: float, seed: int, cfg: EBMSettings, pr
     energy = ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, input_scale, cfg.learn_base_var)
     start = time.perf_counter()
     trace, best_step = train_ebm(energy, to_tensor(data["train"]), to_tensor(data["validation"]), to_tensor(x_q),
-                                 to_tensor(gmm_log_density(x_q, truth)), cfg, progress)
-    log(f"  EBM: trained {cfg.steps} steps in {time.perf_counter() - start:.1f} s; kept step {best_step}")
-    return energy, trace, {"best_step": best_step, **evaluate_ebm(energy, data, truth, x_q, cfg, R)}
+                                 to_tensor(gmm_log_density(x_q, truth)), cfg)
+    print(f"  EBM: trained {cfg.steps} steps in {time.perf_counter() - start:.1f} s; kept step {best_step}")
+    summary = {"best_step": best_step, "ess_min_during_training": float(trace["ess"].min()),
+               **evaluate_ebm(energy, data, truth, x_q, cfg, R)}
+    return energy, trace, summary
 
 
-def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, kde_sigma: float) -> dict:
-    """Q1.7: the KDE's test log-likelihood, and the EBM's lead over it (A by quadrature), paired on the
-    test points: lead = mean(log p_theta - log p_kde)."""
+def energy_to_json(energy: ShallowEnergy) -> dict:
+    """The trained energy as JSON: its settings and every tensor of its state (floats round-trip exactly)."""
+    return {"input_scale": energy.input_scale, "state": {k: v.tolist() for k, v in energy.state_dict().items()}}
+
+
+def energy_from_json(d: dict, cfg: EBMSettings) -> ShallowEnergy:
+    """The inverse of energy_to_json."""
+    energy = ShallowEnergy(cfg.width, cfg.activation, cfg.base_var, d["input_scale"], cfg.learn_base_var)
+    energy.load_state_dict({k: to_tensor(v) for k, v in d["state"].items()})
+    return energy
+
+
+def ebm_kde_comparison(energy: ShallowEnergy, summary: dict, data: dict, kde_sigma: float, truth: GMM) -> dict:
+    """Q1.7: the KDE's test log-likelihood, its gap to the truth, and the EBM's lead over it, each
+    paired on the test points: lead = mean(log p_theta - log p_kde), with A by quadrature or A_hat."""
     log_p_kde = kde_log_density(data["test"], data["train"], kde_sigma)
     lead, lead_se = mean_and_sem(energy_values(energy, data["test"]) - log_p_kde)  # this - A
-    return {"test_loglik_kde": float(np.mean(log_p_kde)), "lead_over_kde_quad": lead - summary["A_quad"],
-            "lead_over_kde_quad_se": lead_se}
+    out = {"kde_sigma": kde_sigma}
+    out["test_loglik_kde"], out["test_loglik_kde_se"] = mean_and_sem(log_p_kde)
+    out["kde_gap_to_true"], out["kde_gap_to_true_se"] = mean_and_sem(gmm_log_density(data["test"], truth) - log_p_kde)
+    out.update(lead_over_kde_quad=lead - summary["A_quad"], lead_over_kde_quad_se=lead_se,
+               lead_over_kde_is=lead - summary["A_is"], lead_over_kde_is_se=math.hypot(lead_se, summary["A_is_se"]))
+    return out
 
 
 def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
@@ -1006,12 +1194,23 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
         m, s, _ = refine_reverse_kl(log_p, x, float(m_grid[i]), float(s_grid[np.argmin(reverse[i])]), dm, dlog_s)
         reverse_fits.append(both_kls(m, s))
     reverse_fits.sort(key=lambda f: f["kl_qp"])
+    q = both_kls(q_mean, q_sd)
+    q["ratio"] = q["kl_pq"] / q["kl_qp"]
+    # KL(p || q) = -H(p) + sum_j w_j E_{N(m_j, s_j^2)}[-log q], each term in closed form for a Gaussian q
+    q["cross_entropy_terms"] = [w * (math.log(q_sd) + 0.5 * LOG_2PI + (s**2 + (m - q_mean) ** 2) / (2.0 * q_sd**2))
+                                for w, m, s in zip(p_weights, p_means, p_sds)]
+    # p >= w_j N(m_j, s_j^2) gives KL(q || p) <= -log w_j + KL(q || N(m_j, s_j^2)) for every j
+    q["kl_qp_bound"] = min(-math.log(w) + math.log(s / q_sd) + (q_sd**2 + (q_mean - m) ** 2) / (2.0 * s**2) - 0.5
+                           for w, m, s in zip(p_weights, p_means, p_sds))
     summary = {
         "p": {"weights": list(p_weights), "means": list(p_means), "sds": list(p_sds)},
-        "q": both_kls(q_mean, q_sd),
+        "q": q,
         "forward_fit": both_kls(*fit_gaussian_forward_kl(p_weights, p_means, p_sds)),
         "reverse_fits": reverse_fits,
         "reverse_fit": reverse_fits[0],
+        "mode_costs": [-math.log(w) for w in p_weights],
+        "entropy_p": float(-np.trapezoid(np.exp(log_p) * log_p, dx=dx)),
+        "grid": {"x_min": x_min, "x_max": x_max, "x_num": x_num, "dx": dx},
     }
     curves = {"x": x, "log_p": log_p, "m_grid": m_grid, "reverse_profile": reverse_profile, "forward_profile": forward_profile}
     return summary, curves
@@ -1064,7 +1263,7 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
 def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, np.ndarray]:
     """Per point of x (n, 2): log p(x), the ELBOs with q = Unif and q = posterior and their gaps, as
     (n,) arrays; in blocks of max_entries / K points (fixed memory whatever K)."""
-    out = {name: np.empty(len(x)) for name in ("log_p", "elbo_uniform", "elbo_posterior")}
+    out = {name: np.empty(len(x)) for name in ("log_p", "elbo_uniform", "elbo_posterior", "posterior_entropy")}
     log_uniform = np.full(gmm.K, -math.log(gmm.K))
     block = max(1, max_entries // gmm.K)
     for start in range(0, len(x), block):
@@ -1074,21 +1273,28 @@ def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, n
         out["log_p"][sl] = logsumexp(log_joint, axis=1)
         out["elbo_uniform"][sl] = elbo(log_joint, log_uniform)
         out["elbo_posterior"][sl] = elbo(log_joint, log_r)
+        out["posterior_entropy"][sl] = -elbo(np.zeros_like(log_r), log_r)  # H(r) = -sum_k r_k log r_k
     out["gap_uniform"] = out["log_p"] - out["elbo_uniform"]
     out["gap_posterior"] = out["log_p"] - out["elbo_posterior"]
     return out
 
 
 def elbo_experiment(x: np.ndarray, K: int, R: float, rng: np.random.Generator, random_q: int) -> tuple[dict, dict]:
-    """Q2.3 for one radius on the test points x (n, 2); `random_q` random q per point check Q2.1's
-    identity. Returns (summary of means, elbo_study's per-point arrays)."""
-    gmm = ring_gmm(K, R)
-    per = elbo_study(x, gmm)
+    """Q2.3 for one radius on the test points x (n, 2): means and standard errors of elbo_study's
+    columns, the exact expectation of L(Unif), the K -> infinity limits at this radius (Q2.4); `random_q`
+    random q per point check Q2.1's identity. Returns (summary, elbo_study's per-point arrays)."""
+    per = elbo_study(x, ring_gmm(K, R))
     summary: dict = {"R": R, "K": K, "n": int(len(x))}
-    for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "gap_posterior"):
-        summary[name] = float(per[name].mean())
-    summary["gap_uniform_sem"] = mean_and_sem(per["gap_uniform"])[1]
-    summary["identity_max_error"] = elbo_identity_error(x, gmm, rng, random_q)
+    for name in ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "gap_posterior", "posterior_entropy"):
+        summary[name], summary[f"{name}_sem"] = mean_and_sem(per[name])
+    summary.update(
+        gap_posterior_max_abs=float(np.max(np.abs(per["gap_posterior"]))),
+        identity_max_error=elbo_identity_error(x, ring_gmm(K, R), rng, random_q), identity_draws=random_q,
+        elbo_uniform_expected=-LOG_2PI - 1.0 - R**2,  # E|x|^2 = R^2 + 2 under the model
+        log_K=math.log(K),
+        gap_uniform_separated=R**2 - math.log(K),  # separated components: E log p ~ -log K - log 2pi - 1
+        effective_components=float(np.mean(np.exp(per["posterior_entropy"]))),
+        ring_limit=fixed_R_limits(R))
     return summary, per
 
 
@@ -1155,8 +1361,13 @@ def on_circle(angle: np.ndarray, R: float) -> np.ndarray:
 
 
 def log_bessel_i0(z: np.ndarray) -> np.ndarray:
-    """log I_0(z) for z >= 0 (numpy's i0; finite up to z ~ 700, the sweep's defaults stay below 250)."""
-    return np.log(np.i0(np.abs(np.asarray(z, dtype=float))))
+    """log I_0(z), finite for every z: numpy's i0 up to z = 500, above it the asymptotic series
+    I_0(z) ~ e^z / sqrt(2 pi z) (1 + 1/(8z) + 9/(128 z^2) + 225/(3072 z^3)), next term below 1e-13."""
+    z = np.abs(np.asarray(z, dtype=float))
+    small = z <= 500.0
+    big = np.where(small, 501.0, z)
+    series = 1.0 + 1.0 / (8 * big) + 9.0 / (128 * big**2) + 225.0 / (3072 * big**3)
+    return np.where(small, np.log(np.i0(np.where(small, z, 0.0))), big - 0.5 * np.log(2.0 * np.pi * big) + np.log(series))
 
 
 def ring_radial_expectation(f, R: float, num: int = 20001, width: float = 14.0) -> float:
@@ -1196,213 +1407,182 @@ def row_log_density_constant(d: float, num: int = 4001, width: float = 12.0) -> 
     return float(np.trapezoid(weight * row_log_density_limit(e, np.zeros_like(e), d), e) - 0.5)
 
 
-SWEEP_COLUMNS = ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform")
+SWEEP_COLUMNS = ("log_p", "elbo_uniform", "elbo_posterior", "gap_uniform", "posterior_entropy")
 
 
-def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: np.random.Generator,
-                 on_points=None) -> list[dict]:
-    """Q2.4 in one regime: for each K, the means of SWEEP_COLUMNS over n coupled test points.
-    `on_points(regime, K, x, gmm, per)`, if given, sees each K's points (n, 2), mixture and
-    elbo_study arrays."""
+def sweep_regime(Ks: list[int], regime: str, R: float, K_ref: int, n: int, rng: np.random.Generator) -> list[dict]:
+    """Q2.4 in one regime: for each K, the means and standard errors of SWEEP_COLUMNS over n coupled test points."""
     u, noise = rng.random(n), rng.standard_normal((n, 2))
     rows = []
     for K in Ks:
         R_K = ring_radius(K, regime, R, K_ref)
-        x, gmm = on_circle(coupled_angles(K, u), R_K) + noise, ring_gmm(K, R_K)
-        per = elbo_study(x, gmm)
-        if on_points:
-            on_points(regime, K, x, gmm, per)
-        row = {"K": K, "R": R_K, **{name: float(per[name].mean()) for name in SWEEP_COLUMNS}}
-        rows.append({**row, "log_p_plus_log_K": row["log_p"] + math.log(K)})
+        per = elbo_study(on_circle(coupled_angles(K, u), R_K) + noise, ring_gmm(K, R_K))
+        row = {"K": K, "R": R_K, "spacing": neighbour_spacing(K, R_K)}
+        for name in SWEEP_COLUMNS:
+            row[name], row[f"{name}_sem"] = mean_and_sem(per[name])
+        # log p_K + log K: the per-point values shifted by a constant, so the same standard error
+        rows.append({**row, "log_p_plus_log_K": row["log_p"] + math.log(K),
+                     "gap_posterior_max_abs": float(np.max(np.abs(per["gap_posterior"])))})
     return rows
 
 
-def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_num: int, n: int,
-                     on_points=None) -> dict:
+def sweep_experiment(seed: int, R: float, K_ref: int, K_min: int, K_max: int, K_num: int, n: int) -> dict:
     """Q2.4: both regimes over K_num log-spaced K (SweepSettings), with the analytic limits; each
-    regime draws its test points from its own stream (`on_points`: see sweep_regime)."""
+    regime draws its test points from its own stream."""
     Ks = sorted({int(round(k)) for k in np.geomspace(K_min, K_max, K_num)})
     d = neighbour_spacing(K_ref, R)
     C = row_log_density_constant(d)
-    rows = {regime: sweep_regime(Ks, regime, R, K_ref, n, rng_for(seed, "vi", "sweep", regime), on_points)
-            for regime in SWEEP_REGIMES}
+    rows = {regime: sweep_regime(Ks, regime, R, K_ref, n, rng_for(seed, "vi", "sweep", regime)) for regime in SWEEP_REGIMES}
     return {
         "K": Ks,
         "n": n,
         "fixed_R": {"R": R, "rows": rows["fixed_R"], "limits": fixed_R_limits(R)},
         "fixed_spacing": {
-            "R_ref": R,
-            "K_ref": K_ref,
-            "spacing": d,
-            "rows": rows["fixed_spacing"],
-            # E log p_K = -log K + C(d) + o(1);  E L(Unif) = -log 2pi - 1 - R_K^2 for every K >= 2.
-            "limits": {"log_p_plus_log_K": C, "elbo_uniform_plus_R2": -LOG_2PI - 1.0},
+            "R_ref": R, "K_ref": K_ref, "spacing": d, "rows": rows["fixed_spacing"],
+            # E log p_K = -log K + C(d) + o(1);  E L(Unif) = -log 2pi - 1 - R_K^2 for every K >= 2; their difference
+            "limits": {"log_p_plus_log_K": C, "elbo_uniform_plus_R2": -LOG_2PI - 1.0, "gap_minus_R2_plus_log_K": C + LOG_2PI + 1.0},
         },
     }
 
 
-def plot_sweep_bounds(axes, sweep: dict) -> None:
-    """Figure 2.4 (a) and (b) on two axes: mean ELBOs and log p(x) against K in both regimes; dashed
-    lines are the limits."""
+def plot_sweep(sweep: dict, path: str | Path) -> None:
+    """Figure 2.4: means over the test points against K, bands of one standard error, dashed limits.
+    (a) fixed R: log p_K (= the posterior ELBO) against E log p_inf; (b) fixed R: the uniform q's gap
+    against E log I_0(R|x|); (c) fixed spacing: minus both bounds on log axes, with their asymptotes;
+    (d) fixed spacing: log p_K + log K against C(d)."""
     Ks = np.array(sweep["K"], dtype=float)
     fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
 
     def col(regime: dict, name: str) -> np.ndarray:
         return np.array([r[name] for r in regime["rows"]])
 
-    dots = {"marker": "o", "markersize": 3}
-    # (a) fixed R: L(Unif) does not move with K; log p_K = L(posterior) settles on log p_inf.
-    ax = axes[0]
-    ax.plot(Ks, col(fr, "elbo_uniform"), color="C0", label="ELBO, $q$ uniform", **dots)
-    ax.plot(Ks, col(fr, "log_p"), color="C3", label=r"$\log p_K(x)$", **dots)
-    ax.plot(Ks, col(fr, "elbo_posterior"), linestyle="none", marker="x", color="k", label="ELBO, $q$ posterior")
-    ax.axhline(fr["limits"]["elbo_uniform"], color="C0", linestyle="--", linewidth=0.9)
-    ax.axhline(fr["limits"]["log_p"], color="C3", linestyle="--", linewidth=0.9)
-    ax.set(title=f"(a) fixed R = {fr['R']:g}", xscale="log", ylabel="mean over test points (nats)")
-    ax.legend(loc="center right")
-    # (b) fixed spacing: both diverge; plotted as -value on log axes with their asymptotes.
-    ax = axes[1]
+    def banded(ax, regime: dict, name: str, se_name: str, limit: float, color: str, label: str) -> None:
+        mean, se = col(regime, name), col(regime, se_name)
+        ax.plot(Ks, mean, color=color, marker="o", markersize=3, label=label)
+        ax.fill_between(Ks, mean - se, mean + se, color=color, alpha=0.25, linewidth=0, label="$\\pm$ one s.e.")
+        ax.axhline(limit, color="k", linestyle="--", linewidth=0.9, label=r"limit $K\to\infty$")
+        ax.set(xscale="log", xlabel="number of components K", ylabel="mean over test points (nats)")
+        ax.legend(loc="best")
+
+    fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 4.0))
+    banded(axes[0, 0], fr, "log_p", "log_p_sem", fr["limits"]["log_p"], "C3", r"$\log p_K(x)$ = ELBO, $q$ posterior")
+    axes[0, 0].set_title(f"(a) fixed R = {fr['R']:g}: the posterior's bound")
+    banded(axes[0, 1], fr, "gap_uniform", "gap_uniform_sem", fr["limits"]["gap_uniform"], "C0", "gap of $q$ uniform")
+    axes[0, 1].set_title(f"(b) fixed R = {fr['R']:g}: the uniform $q$'s gap")
+    ax = axes[1, 0]  # both bounds diverge: minus their values on log axes, asymptotes dashed in their colour
     R2, logK = col(fs, "R") ** 2, np.log(Ks)
-    ax.plot(Ks, -col(fs, "elbo_uniform"), color="C0", label="$-$ELBO, $q$ uniform", **dots)
-    ax.plot(Ks, -col(fs, "log_p"), color="C3", label=r"$-\log p_K(x)$", **dots)
-    ax.plot(Ks, -col(fs, "elbo_posterior"), linestyle="none", marker="x", color="k", label="$-$ELBO, $q$ posterior")
-    # the asymptotes R_K^2 + log 2pi + 1 and log K - C(d), dashed in their curve's colour (a legend
-    # entry each would cover the rising curve)
+    ax.plot(Ks, -col(fs, "elbo_uniform"), color="C0", marker="o", markersize=3, label="$-$ELBO, $q$ uniform")
+    ax.plot(Ks, -col(fs, "log_p"), color="C3", marker="o", markersize=3, label=r"$-\log p_K(x)$")
     ax.plot(Ks, R2 - fs["limits"]["elbo_uniform_plus_R2"], color="C0", linestyle="--", linewidth=0.9)
     ax.plot(Ks, logK - fs["limits"]["log_p_plus_log_K"], color="C3", linestyle="--", linewidth=0.9)
-    ax.set(title=f"(b) fixed spacing d = {fs['spacing']:.2f}, $R_K$ grows with K", xscale="log", yscale="log",
-           ylabel="minus the mean (nats)")
+    ax.set(title=f"(c) fixed spacing d = {fs['spacing']:.2f}", xscale="log", yscale="log",
+           xlabel="number of components K", ylabel="minus the mean (nats)")
     ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room above the rising curve for the legend
     ax.legend(loc="upper left")
-
-
-def plot_sweep(sweep: dict, path: str | Path) -> None:
-    """Figure 2.4: the bounds against K (the PDF's figure adds two panels of checks of the limits)."""
-    fig, axes = pyplot().subplots(1, 2, figsize=(6.8, 2.2))
-    plot_sweep_bounds(axes, sweep)
-    for ax in axes:
-        ax.set_xlabel("number of components K")
+    banded(axes[1, 1], fs, "log_p_plus_log_K", "log_p_sem", fs["limits"]["log_p_plus_log_K"], "C3",
+           r"$\log p_K(x) + \log K$")  # a constant shift: log p's standard error
+    axes[1, 1].set_title(r"(d) fixed spacing: $\log p_K + \log K$ against $C(d)$")
     save_figure(fig, path)
 
 
 # ----------------------------------------------------------------------------
-# Appendix (python VI.py --appendix): training variants and other seeds (theory.pdf, Appendix)
+# Running the homework: one stage per question, each writing <out>/<stage>.json and its figures
+# (stages that need an earlier one's results read its JSON, so each can also run alone: --only)
 # ----------------------------------------------------------------------------
 
 
-def seed_headlines(summary: dict) -> dict[str, float]:
-    """The headline numbers the appendix follows over seeds, from run_homework's summary: EM's largest
-    mean error and the uniform q's ELBO gap per radius, the KDE's bandwidth and test gap to the truth, the
-    truth's test log-likelihood, the EBM's test gap to the truth (A by quadrature) and A_hat - A_quad."""
-    out = {}
-    for R in summary["settings"]["data"]["R"]:
-        out[f"em_R{R:g}_mean_error_max"] = summary[f"em_R{R:g}"]["mean_error_max"]
-        out[f"vi_R{R:g}_gap_uniform"] = summary[f"vi_elbo_R{R:g}"]["gap_uniform"]
-    kde, ebm = summary["kde"], summary["ebm"]
-    out.update(kde_sigma=kde["sigma"], kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
-               true_test_loglik=kde["test_loglik_true"], ebm_gap_to_true=ebm["gap_to_true_quad"],
-               ebm_A_is_minus_quad=ebm["A_is_minus_quad"])
-    return out
+def ebm_settings_json(cfg: EBMSettings) -> dict:
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
 
 
-def run_appendix(s: Settings, a: AppendixSettings, summary: dict, outdir: Path) -> dict:
-    """The appendix's two tables, printed; `summary` is run_homework's (the default model, this seed).
-    The variants are trained on the same data and importance sample as the default model. Each other
-    seed is the whole homework again, as `python VI.py --seed <seed>` runs it (figures in outdir/seed_<seed>)."""
-    print("Appendix: training choices of the EBM (same data and importance sample)")
-    data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
-    variants = [{"name": name, **ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, **change),
-                                                log=lambda line: None)[2]} for name, change in a.variants.items()]
-    print(f"  {'':16s} {'base var':>8s} {'kept step':>9s} {'valid.':>8s} {'test (A quad)':>13s} "
-          f"{'A_IS-A_quad':>11s} {'ESS':>5s}")
-    for v in [{"name": "default", **summary["ebm"]}, *variants]:
-        print(f"  {v['name']:16s} {v['base_var_final']:8.3g} {v['best_step']:9d} {v['validation_loglik']:8.4f} "
-              f"{v['test_loglik_quad']:13.4f} {v['A_is_minus_quad']:11.3f} {v['ess']:5.0f}")
-    print(f"Appendix: headline numbers over the seeds {list(a.seeds)}")
-    runs = []
-    for seed in a.seeds:
-        print(f"  seed {seed}: the homework again (python VI.py --seed {seed} prints its lines)", flush=True)
-        with contextlib.redirect_stdout(io.StringIO()):
-            runs.append({"seed": seed, **seed_headlines(run_homework(replace(s, seed=seed), outdir / f"seed_{seed}"))})
-    own = seed_headlines(summary)
-    print(f"  {'':24s} {'seed ' + str(s.seed):>9s} {'mean':>9s} {'s.d.':>9s} {'min':>9s} {'max':>9s}")
-    for key, value in own.items():
-        v = np.array([r[key] for r in runs])
-        sd = v.std(ddof=1) if len(v) > 1 else float("nan")
-        print(f"  {key:24s} {value:9.3f} {v.mean():9.3f} {sd:9.3f} {v.min():9.3f} {v.max():9.3f}")
-    return {"variants": variants, "seeds": runs}
+def stage_samples(s: Settings, out: Path) -> dict:
+    data = {R: make_datasets(s.seed, s.data.K, s.data.n, R)["train"] for R in s.data.R}
+    plot_samples(data, {R: ring_gmm(s.data.K, R) for R in s.data.R}, out / "q1_1_samples.pdf")
+    print(f"Q1.1  {s.data.n} points per set from the K={s.data.K} ring mixture, R in {list(s.data.R)}: q1_1_samples.pdf")
+    return {"K": s.data.K, "n": s.data.n, "R": list(s.data.R)}
 
 
-# ----------------------------------------------------------------------------
-# Running everything: python VI.py
-# ----------------------------------------------------------------------------
-
-
-def run_homework(s: Settings, outdir: Path) -> dict:
-    """Every question with settings `s`, printing its headline numbers; figures go to `outdir`.
-    Returns the summary (what summary.json holds)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    summary: dict = {"settings": settings_json(s)}
-    K, radii = s.data.K, s.data.R
-    data = {R: make_datasets(s.seed, K, s.data.n, R) for R in radii}
-    truths = {R: ring_gmm(K, R) for R in radii}
-    plot_samples({R: d["train"] for R, d in data.items()}, truths, outdir / "q1_1_samples.pdf")
-    print(f"Q1.1  {s.data.n} points per set from the K={K} ring mixture, R in {list(radii)}: q1_1_samples.pdf")
-
-    results = {}
-    for R in radii:
-        results[R], e = em_experiment(data[R], K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
-        summary[f"em_R{R:g}"] = e
+def stage_em(s: Settings, out: Path) -> dict:
+    data = {R: make_datasets(s.seed, s.data.K, s.data.n, R) for R in s.data.R}
+    results, summary = {}, {}
+    for R in s.data.R:
+        results[R], e = em_experiment(data[R], s.data.K, R, s.seed, s.em.max_iter, s.em.tol, s.em.restarts)
+        summary[f"{R:g}"] = e
         print(f"Q1.2  EM, R={R:g}: {e['iterations']} steps ({'converged' if e['converged'] else 'not converged'}), "
               f"max |mu_hat - mu| {e['mean_error_max']:.3f}, RMS {e['mean_error_rms']:.3f}; "
               f"test log-lik. fit {e['test_loglik_fit']:.4f}, true {e['test_loglik_true']:.4f}")
+    truths = {R: ring_gmm(s.data.K, R) for R in s.data.R}
     plot_em_means({R: d["train"] for R, d in data.items()}, truths, {R: r.gmm for R, r in results.items()},
-                  outdir / "q1_2_em_means.pdf")
+                  out / "q1_2_em_means.pdf")
     plot_em_traces({R: r.log_likelihood for R, r in results.items()},
-                   {R: summary[f"em_R{R:g}"]["train_loglik_true"] for R in radii}, outdir / "q1_2_em_traces.pdf")
+                   {R: summary[f"{R:g}"]["train_loglik_true"] for R in s.data.R}, out / "q1_2_em_traces.pdf")
+    return summary
 
-    kde_data, truth = make_datasets(s.seed, K, s.data.n, s.kde.R), ring_gmm(K, s.kde.R)
+
+def stage_kde(s: Settings, out: Path) -> dict:
+    data, truth = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R), ring_gmm(s.data.K, s.kde.R)
     grid = np.geomspace(s.kde.sigma_min, s.kde.sigma_max, s.kde.sigma_num)
-    kde, sigmas, lls = kde_experiment(kde_data, grid, s.kde.refine_num, truth)
-    summary["kde"] = kde
+    kde, sigmas, lls = kde_experiment(data, grid, s.kde.refine_num, truth)
     print(f"Q1.3  KDE, R={s.kde.R:g}: sigma = {kde['sigma']:.4g} (a variance), test log-lik. "
           f"{kde['test_loglik']:.4f} +- {kde['test_loglik_sem']:.4f}, true GMM {kde['test_loglik_true']:.4f}")
-    plot_kde_validation(sigmas, lls, kde["sigma"], outdir / "q1_3_kde_validation.pdf")
-    plot_kde_density(truth, kde_data["train"], kde["sigma"], s.kde.R + 4.0, outdir / "q1_3_kde_density.pdf")
+    plot_kde_validation(sigmas, lls, kde["sigma"], out / "q1_3_kde_validation.pdf")
+    plot_kde_density(truth, data["train"], kde["sigma"], s.kde.R + 4.0, out / "q1_3_kde_density.pdf")
+    return {**kde, "R": s.kde.R}
 
-    # Q1.6-1.7: the EBM on the KDE's data, compared with the KDE and the truth on the same test set.
-    energy, trace, ebm = ebm_experiment(kde_data, K, s.kde.R, s.seed, s.ebm)
-    summary["ebm"] = {**ebm, **ebm_kde_comparison(energy, ebm, kde_data, kde["sigma"])}
-    e = summary["ebm"]
+
+def stage_ebm(s: Settings, out: Path) -> dict:
+    """Q1.6: the EBM trained on the KDE's data; its model and training trace go with its numbers."""
+    data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    energy, trace, e = ebm_experiment(data, s.data.K, s.kde.R, s.seed, s.ebm)
     print(f"Q1.6  EBM: kept step {e['best_step']} of {s.ebm.steps}; A_hat {e['A_is']:.4f} +- {e['A_is_se']:.4f} "
           f"(ESS {e['ess']:.0f} of {e['importance_M']}), A by quadrature {e['A_quad']:.4f}")
-    print(f"Q1.7  test log-lik.: EBM {e['test_loglik_quad']:.4f} +- {e['test_loglik_quad_se']:.4f} (A by quadrature; "
-          f"{e['test_loglik_is']:.4f} with A_hat), KDE {e['test_loglik_kde']:.4f}, true GMM {e['test_loglik_true']:.4f}; "
-          f"EBM - KDE {e['lead_over_kde_quad']:.4f} +- {e['lead_over_kde_quad_se']:.4f} (paired)")
-    paths = {k: outdir / f"{name}.pdf" for k, name in
-             (("training", "q1_6_ebm_training"), ("density", "q1_7_ebm_density"), ("slices", "q1_7_ebm_slices"))}
-    plot_ebm_results(energy, trace, ebm, kde_data, truth, kde["sigma"], paths)
+    return {**e, "config": ebm_settings_json(s.ebm), "model": energy_to_json(energy),
+            "trace": {k: v.tolist() for k, v in trace.items()}}
 
-    per_point = {}
-    for R in radii:
-        rng = rng_for(s.seed, "vi", "random_q", R)
-        summary[f"vi_elbo_R{R:g}"], per_point[R] = elbo_experiment(data[R]["test"], K, R, rng, s.vi.elbo.random_q)
-    worst = max(summary[f"vi_elbo_R{R:g}"]["identity_max_error"] for R in radii)
-    print(f"Q2.1  log p(x) = ELBO + KL(q || p(z|x)) for {s.vi.elbo.random_q} random q per test point: "
-          f"largest error {worst:.1e}")
-    summary["vi_kl"], curves = kl_experiment(**asdict(s.vi.kl))
-    kl = summary["vi_kl"]
+
+def stage_ebm_kde(s: Settings, out: Path) -> dict:
+    """Q1.7: the trained EBM (out/ebm.json) against the KDE (out/kde.json) and the truth; its figures."""
+    ebm, sigma = read_json(out / "ebm.json"), read_json(out / "kde.json")["sigma"]
+    data, truth = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R), ring_gmm(s.data.K, s.kde.R)
+    energy = energy_from_json(ebm["model"], s.ebm)
+    c = ebm_kde_comparison(energy, ebm, data, sigma, truth)
+    print(f"Q1.7  test log-lik.: EBM {ebm['test_loglik_quad']:.4f} +- {ebm['test_loglik_quad_se']:.4f} (A by quadrature; "
+          f"{ebm['test_loglik_is']:.4f} with A_hat), KDE {c['test_loglik_kde']:.4f}, true GMM {ebm['test_loglik_true']:.4f}; "
+          f"EBM - KDE {c['lead_over_kde_quad']:.4f} +- {c['lead_over_kde_quad_se']:.4f} (paired)")
+    trace = {k: np.array(v) for k, v in ebm["trace"].items()}
+    paths = {k: out / f"{name}.pdf" for k, name in
+             (("training", "q1_6_ebm_training"), ("density", "q1_7_ebm_density"), ("slices", "q1_7_ebm_slices"))}
+    plot_ebm_results(energy, trace, ebm, data, truth, sigma, paths)
+    return c
+
+
+def stage_kl(s: Settings, out: Path) -> dict:
+    kl, curves = kl_experiment(**{f.name: getattr(s.kl, f.name) for f in fields(s.kl)})
     print(f"Q2.2  KL(p||q) = {kl['q']['kl_pq']:.3f} >> KL(q||p) = {kl['q']['kl_qp']:.3f}; KL(q||p) of the Gaussian fits: "
           f"moment matching {kl['forward_fit']['kl_qp']:.3f}, mode seeking {kl['reverse_fit']['kl_qp']:.3f}")
-    plot_kl_directions(kl, curves, outdir / "q2_2_kl.pdf")
-    for R in radii:
-        v = summary[f"vi_elbo_R{R:g}"]
-        print(f"Q2.3  R={R:g}: log p(x) {v['log_p']:.4f}, ELBO q uniform {v['elbo_uniform']:.4f}, "
+    plot_kl_directions(kl, curves, out / "q2_2_kl.pdf")
+    return kl
+
+
+def stage_elbo(s: Settings, out: Path) -> dict:
+    """Q2.1 (the identity checked on random q) and Q2.3 on the test sets of every radius."""
+    by_R, per_point, tests = {}, {}, {}
+    for R in s.data.R:
+        tests[R] = make_datasets(s.seed, s.data.K, s.data.n, R)["test"]
+        rng = rng_for(s.seed, "vi", "random_q", R)
+        by_R[f"{R:g}"], per_point[R] = elbo_experiment(tests[R], s.data.K, R, rng, s.elbo.random_q)
+    worst = max(v["identity_max_error"] for v in by_R.values())
+    print(f"Q2.1  log p(x) = ELBO + KL(q || p(z|x)) for {s.elbo.random_q} random q per test point: largest error {worst:.1e}")
+    for tag, v in by_R.items():
+        print(f"Q2.3  R={tag}: log p(x) {v['log_p']:.4f}, ELBO q uniform {v['elbo_uniform']:.4f}, "
               f"ELBO q posterior {v['elbo_posterior']:.4f}; gap of q uniform {v['gap_uniform']:.4f} +- "
               f"{v['gap_uniform_sem']:.4f}, of q posterior {v['gap_posterior']:.1e}")
-    plot_elbo_distributions({R: d["test"] for R, d in data.items()}, per_point, outdir / "q2_3_elbo.pdf")
+    plot_elbo_distributions(tests, per_point, out / "q2_3_elbo.pdf")
+    return {"K": s.data.K, "by_R": by_R}
 
-    sweep = summary["vi_sweep"] = sweep_experiment(s.seed, **asdict(s.vi.sweep))
+
+def stage_sweep(s: Settings, out: Path) -> dict:
+    sweep = sweep_experiment(s.seed, **{f.name: getattr(s.sweep, f.name) for f in fields(s.sweep)})
     fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
     r, q = fr["rows"][-1], fs["rows"][-1]
     print(f"Q2.4  fixed R={fr['R']:g}, K={r['K']}: log p {r['log_p']:.4f} (limit {fr['limits']['log_p']:.4f}), "
@@ -1411,25 +1591,125 @@ def run_homework(s: Settings, outdir: Path) -> dict:
     print(f"Q2.4  fixed spacing d={fs['spacing']:.4f}, K={q['K']} (R_K {q['R']:.4g}): log p + log K "
           f"{q['log_p_plus_log_K']:.4f} (limit C(d) = {fs['limits']['log_p_plus_log_K']:.4f}); "
           f"ELBO q uniform {q['elbo_uniform']:.6g}, about -R_K^2: it tends to -infinity")
-    plot_sweep(sweep, outdir / "q2_4_sweep.pdf")
-    return summary
+    plot_sweep(sweep, out / "q2_4_sweep.pdf")
+    return sweep
+
+
+# ----------------------------------------------------------------------------
+# Appendix (python VI.py --appendix): training variants and other seeds (theory.pdf, Appendix)
+# ----------------------------------------------------------------------------
+
+
+def describe_change(change: dict) -> str:
+    """A variant's change of the EBM's settings in words: {"activation": "tanh"} -> "tanh units"."""
+    cfg = replace(EBMSettings(), **change)
+    words = {"activation": f"{cfg.activation} units", "width": f"{cfg.width} hidden units",
+             "init": f"initialisation {cfg.init}", "lr": f"learning rate {cfg.lr:g}",
+             "base_var": f"base variance {'learned from' if cfg.learn_base_var else 'fixed at'} {cfg.base_var:g}",
+             "optimizer": {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum"}[cfg.optimizer]
+             + (f" with weight decay {cfg.weight_decay:g}" if "weight_decay" in change else "")}
+    words["learn_base_var"], words["weight_decay"] = words["base_var"], f"weight decay {cfg.weight_decay:g}"
+    parts = [words[k] for k in change if not (k == "weight_decay" and "optimizer" in change)]
+    return ", ".join(dict.fromkeys(parts))
+
+
+def stage_variant(s: Settings, out: Path, name: str) -> dict:
+    """The EBM again with VARIANTS[name] changed, on the same data and importance sample."""
+    data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    _, _, e = ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, **VARIANTS[name]))
+    print(f"Appendix  {describe_change(VARIANTS[name])}: kept step {e['best_step']}, validation "
+          f"{e['validation_loglik']:.4f}, test (A quad) {e['test_loglik_quad']:.4f}, A_IS - A_quad {e['A_is_minus_quad']:.3f}")
+    return {"name": name, "change": VARIANTS[name], "label": describe_change(VARIANTS[name]), **e}
+
+
+SEED_STAGES = ("em", "kde", "ebm", "elbo")
+
+
+def headlines(em: dict, kde: dict, ebm: dict, elbo: dict) -> dict[str, float]:
+    """The numbers the appendix follows over seeds, from one seed's stage results."""
+    out = {f"em_R{tag}_mean_error_max": e["mean_error_max"] for tag, e in em.items()}
+    out.update({f"vi_R{tag}_gap_uniform": e["gap_uniform"] for tag, e in elbo["by_R"].items()})
+    out.update(kde_sigma=kde["sigma"], kde_gap_to_true=kde["test_loglik_true"] - kde["test_loglik"],
+               true_test_loglik=kde["test_loglik_true"], ebm_gap_to_true=ebm["gap_to_true_quad"],
+               ebm_A_is_minus_quad=ebm["A_is_minus_quad"])
+    return out
+
+
+def stage_seed(s: Settings, out: Path, seed: int) -> dict:
+    """The homework's headline stages again for another root seed, as `python VI.py --seed <seed>` runs
+    them (their results and figures in out/seed_<seed>/)."""
+    folder = out / f"seed_{seed}"
+    for name in SEED_STAGES:
+        write_json(folder / f"{name}.json", STAGES[name](replace(s, seed=seed), folder))
+    return {"seed": seed, **headlines(*(read_json(folder / f"{name}.json") for name in SEED_STAGES))}
+
+
+def stage_appendix(s: Settings, out: Path) -> dict:
+    """The appendix's tables from the variants' and seeds' results: every variant beside the default,
+    and each headline number for this seed beside its mean, s.d., min and max over the other seeds."""
+    default = {"name": "default", "label": "default", **read_json(out / "ebm.json")}
+    variants = [read_json(out / "appendix" / f"variant_{name}.json") for name in VARIANTS]
+    seeds = [read_json(out / "appendix" / f"seed_{seed}.json") for seed in s.appendix.seeds]
+    own = headlines(*(read_json(out / f"{name}.json") for name in SEED_STAGES))
+    rows = {}
+    for key, value in own.items():
+        v = np.array([r[key] for r in seeds])
+        rows[key] = {"this seed": value, "mean": float(v.mean()), "s.d.": float(v.std(ddof=1)) if len(v) > 1 else None,
+                     "min": float(v.min()), "max": float(v.max())}
+    print(f"Appendix  variants: {', '.join(v['name'] for v in variants)}; seeds {list(s.appendix.seeds)}")
+    for key, row in rows.items():
+        print(f"  {key:24s} " + " ".join(f"{k} {x:.4g}" for k, x in row.items() if x is not None))
+    keep = ("name", "label", "change", "base_var_final", "best_step", "validation_loglik", "test_loglik_quad",
+            "A_is_minus_quad", "ess")
+    return {"variants": [{k: v[k] for k in keep if k in v} for v in [default, *variants]],
+            "seeds": list(s.appendix.seeds), "rows": rows,
+            "ebm_beats_kde": sum(r["ebm_gap_to_true"] < r["kde_gap_to_true"] for r in seeds)}
+
+
+STAGES = {"samples": stage_samples, "em": stage_em, "kde": stage_kde, "ebm": stage_ebm, "ebm_kde": stage_ebm_kde,
+          "kl": stage_kl, "elbo": stage_elbo, "sweep": stage_sweep, "appendix": stage_appendix}
+
+
+def run_stage(s: Settings, out: Path, name: str) -> dict:
+    """Run one stage (a key of STAGES, variant_<name> or seed_<seed>) and write its JSON."""
+    kind, _, which = name.partition("_")
+    if kind == "variant" and which in VARIANTS:
+        return write_json(out / "appendix" / f"{name}.json", stage_variant(s, out, which))
+    if kind == "seed" and which.isdigit():
+        return write_json(out / "appendix" / f"{name}.json", stage_seed(s, out, int(which)))
+    return write_json(out / f"{name}.json", STAGES[name](s, out))
+
+
+def stage_names(s: Settings, appendix: bool) -> list[str]:
+    """Every stage of the homework in order, and with `appendix` the appendix's."""
+    names = [n for n in STAGES if n != "appendix"]
+    if appendix:
+        names += [f"variant_{v}" for v in VARIANTS] + [f"seed_{seed}" for seed in s.appendix.seeds] + ["appendix"]
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"), help="folder for the figures (default: ./figures)")
-    parser.add_argument("--seed", type=int, default=Settings().seed, help="root random seed")
-    parser.add_argument("--appendix", action="store_true",
-                        help="also the appendix's tables: the EBM's training variants and other seeds")
+    for name, value, f in leaves(Settings()):
+        parser.add_argument(f"--{name}", metavar="V", help=f"{f.metadata['help']} (default {format_value(value)})")
+    parser.add_argument("--appendix", action="store_true", help="also the appendix: training variants and other seeds")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="folder for the results (default: ./results)")
+    parser.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (" + ", ".join(STAGES) + ", "
+                        "variant_<name>, seed_<seed>), reading earlier stages' JSON from --out")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
+    try:
+        s = settings_from({name: getattr(args, name) for name, _, _ in leaves(Settings()) if getattr(args, name) is not None})
+    except ValueError as error:
+        parser.error(str(error))
+    names = args.only or stage_names(s, args.appendix)
+    unknown = [n for n in names if n not in stage_names(s, appendix=True)]
+    if unknown:
+        parser.error(f"unknown stage {', '.join(unknown)}; the stages are {', '.join(stage_names(s, appendix=True))}")
     torch.set_num_threads(1)  # one thread: sums in a fixed order, the same numbers on every machine
-    settings = Settings(seed=args.seed)
-    summary = run_homework(settings, args.out)
-    if args.appendix:
-        summary["appendix"] = run_appendix(settings, AppendixSettings(), summary, args.out)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
-    print(f"figures and summary.json in {args.out}/; {time.perf_counter() - start:.0f} s in all")
+    start = time.perf_counter()
+    for name in names:
+        run_stage(s, args.out, name)
+    print(f"results and figures in {args.out}/; {time.perf_counter() - start:.0f} s in all")
     return 0
 
 
