@@ -1499,7 +1499,7 @@ def stage_samples(s: Settings, out: Path) -> dict:
     data = {R: make_datasets(s.seed, s.data.K, s.data.n, R)["train"] for R in s.data.R}
     plot_samples(data, {R: ring_gmm(s.data.K, R) for R in s.data.R}, out / "q1_1_samples.pdf")
     print(f"Q1.1  {s.data.n} points per set from the K={s.data.K} ring mixture, R in {list(s.data.R)}: q1_1_samples.pdf")
-    return {"K": s.data.K, "n": s.data.n, "R": list(s.data.R)}
+    return {"seed": s.seed, "K": s.data.K, "n": s.data.n, "R": list(s.data.R)}
 
 
 def stage_em(s: Settings, out: Path) -> dict:
@@ -1616,10 +1616,17 @@ def describe_change(change: dict) -> str:
 def stage_variant(s: Settings, out: Path, name: str) -> dict:
     """The EBM again with VARIANTS[name] changed, on the same data and importance sample."""
     data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
-    _, _, e = ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, **VARIANTS[name]))
+    energy, _, e = ebm_experiment(data, s.data.K, s.kde.R, s.seed, replace(s.ebm, **VARIANTS[name]))
     print(f"Appendix  {describe_change(VARIANTS[name])}: kept step {e['best_step']}, validation "
           f"{e['validation_loglik']:.4f}, test (A quad) {e['test_loglik_quad']:.4f}, A_IS - A_quad {e['A_is_minus_quad']:.3f}")
-    return {"name": name, "change": VARIANTS[name], "label": describe_change(VARIANTS[name]), **e}
+    return {"name": name, "change": VARIANTS[name], "label": describe_change(VARIANTS[name]), **e,
+            "model": energy_to_json(energy)}
+
+
+def test_log_densities(s: Settings, result: dict, cfg: EBMSettings) -> np.ndarray:
+    """log p_theta (A by quadrature) at each test point for a trained model's result (its JSON). Shape (n,)."""
+    data = make_datasets(s.seed, s.data.K, s.data.n, s.kde.R)
+    return energy_values(energy_from_json(result["model"], cfg), data["test"]) - result["A_quad"]
 
 
 SEED_STAGES = ("em", "kde", "ebm", "elbo")
@@ -1649,6 +1656,10 @@ def stage_appendix(s: Settings, out: Path) -> dict:
     and each headline number for this seed beside its mean, s.d., min and max over the other seeds."""
     default = {"name": "default", "label": "default", **read_json(out / "ebm.json")}
     variants = [read_json(out / "appendix" / f"variant_{name}.json") for name in VARIANTS]
+    reference = test_log_densities(s, default, s.ebm)
+    for v in variants:  # the test log-likelihood's difference to the default, paired over the test points
+        diff = test_log_densities(s, v, replace(s.ebm, **v["change"])) - reference
+        v["test_minus_default"], v["test_minus_default_se"] = mean_and_sem(diff)
     seeds = [read_json(out / "appendix" / f"seed_{seed}.json") for seed in s.appendix.seeds]
     own = headlines(*(read_json(out / f"{name}.json") for name in SEED_STAGES))
     rows = {}
@@ -1660,7 +1671,7 @@ def stage_appendix(s: Settings, out: Path) -> dict:
     for key, row in rows.items():
         print(f"  {key:24s} " + " ".join(f"{k} {x:.4g}" for k, x in row.items() if x is not None))
     keep = ("name", "label", "change", "base_var_final", "best_step", "validation_loglik", "test_loglik_quad",
-            "A_is_minus_quad", "ess")
+            "A_is_minus_quad", "ess", "test_minus_default", "test_minus_default_se")
     return {"variants": [{k: v[k] for k in keep if k in v} for v in [default, *variants]],
             "seeds": list(s.appendix.seeds), "rows": rows,
             "ebm_beats_kde": sum(r["ebm_gap_to_true"] < r["kde_gap_to_true"] for r in seeds)}

@@ -1,67 +1,65 @@
-# Shared definitions: config validation (before any job runs) and path helpers.
+# The configuration, checked by VI.py's own settings before any job runs, and the command line
+# of each stage: the settings it reads (STAGE_READS), so that a change reruns exactly the
+# stages that read it and what was built from them.
 
 import sys
+import time
 from pathlib import Path
 
+RUN_STARTED = time.time()
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-import config_check  # noqa: E402
-from rule_helpers import analysis_config, configuration_shown, robustness_sections, settings_section, sweep_settings  # noqa: E402
+import VI  # noqa: E402  (each setting's default, type, accepted values and meaning: VI.Settings)
 
-# Checked and made canonical in place (schema order, schema types) before any rule reads it,
-# so that params, compared by repr, are equal whenever the values are. A refused
-# configuration stops here, one line per problem, with nothing run or removed.
-try:
-    _canonical = config_check.check_config(
-        config,
-        Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
-        config_check.command_line_sources(workflow.config_settings.configfiles, workflow.config_settings.config),
-    )
-except config_check.ConfigError as _error:
-    sys.exit(str(_error))
-config.clear()
-config.update(_canonical)
 
-VI = "workflow/VI.py"
-STYLE = "report/matplotlibrc"
-SCRIPTS = "workflow/scripts"
+def config_settings(config: dict) -> "VI.Settings":
+    """VI.Settings from the config's `settings:` section (nested like VI.py's sections); stops the
+    run before any job, one line per problem naming the key, when a value is not accepted."""
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in (node or {}).items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                flat[f"{prefix}{key}"] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    walk(config.get("settings"), "")
+    try:
+        return VI.settings_from(flat)
+    except ValueError as error:
+        lines = "\n".join(f"  settings.{line}" for line in str(error).splitlines())
+        sys.exit(f"config/config.yaml (or --config) has values VI.py does not accept:\n{lines}\n"
+                 f"`python workflow/VI.py --help` lists every setting and what it accepts.")
+
+
+SETTINGS = config_settings(config)
+DEFAULTS = {name: value for name, value, _ in VI.leaves(VI.Settings())}
+STAGES = [name for name in VI.STAGES if name != "appendix"]
+VARIANTS = list(VI.VARIANTS)
+SEEDS = [str(seed) for seed in SETTINGS.appendix.seeds]
 NET_ID = config["student"]["net_id"]
+OUT = "results/vi"
+
+# The settings each stage reads (a section, or one dotted setting).
+STAGE_READS = {
+    "samples": ["seed", "data"], "em": ["seed", "data", "em"], "kde": ["seed", "data", "kde"],
+    "ebm": ["seed", "data", "kde.R", "ebm"], "ebm_kde": ["seed", "data", "kde", "ebm"], "kl": ["kl"],
+    "elbo": ["seed", "data", "elbo"], "sweep": ["seed", "sweep"],
+    "variant": ["seed", "data", "kde.R", "ebm"], "seed": ["data", "em", "kde", "ebm", "elbo"],
+    "appendix": ["seed", "data", "em", "kde", "ebm", "elbo", "appendix"],
+}
 
 
-def code(script, *modules, vi=True, style=False):
-    """The code that a job runs, as named inputs (so that a change to any of them reruns it).
-    They are VI.py (`code`, unless vi=False), the glue script workflow/scripts/<script>.py,
-    common.py (what every job runs), the project's `modules` the script imports, and the
-    matplotlib style (`style`, for the jobs that draw figures)."""
-    files = {"code": VI} if vi else {}
-    files.update(script=f"{SCRIPTS}/{script}.py", common=f"{SCRIPTS}/common.py")
-    files.update({name: f"{SCRIPTS}/{name}.py" for name in modules})
-    return {**files, "style": STYLE} if style else files
+def vi_args(stage: str) -> str:
+    """The stage's settings that differ from VI.py's defaults, as its command line writes them
+    (canonical: equal values give equal params, whatever their spelling in the config)."""
+    reads = STAGE_READS[stage]
+    return " ".join(f"--{name}={VI.format_value(value)}" for name, value, _ in VI.leaves(SETTINGS)
+                    if value != DEFAULTS[name] and any(name == r or name.startswith(r + ".") for r in reads))
 
 
-def section(dpath):
-    """The config section (or value) at `dpath` ("vi/kl"), as a rule's params take it."""
-    return lookup(dpath=dpath, within=config)
-
-
-r_tag = config_check.r_tag  # wildcard form of a radius: 10 -> '10', 2.5 -> '2.5'
-R_TAGS = [r_tag(R) for R in config["data"]["R"]]
-KDE_R = r_tag(config["kde"]["R"])
-
-
-def split_files(tag):
-    """The train/validation/test files of one radius (the outputs of rule sample)."""
-    return {s: f"results/data/R{tag}/{s}.npy" for s in ("train", "validation", "test")}
-
-
-# The EBM's training variants, dealt round-robin in config order to VARIANT_JOBS jobs (one per
-# CPU of the 2-core machine the build is sized for). A constant, not this machine's CPU count:
-# the jobs' params would otherwise differ between machines (or under taskset), and a finished
-# build would train its variants again on another one.
-VARIANT_JOBS = 2
-VARIANT_GROUPS = min(len(config["ebm"]["variants"]), VARIANT_JOBS)
-
-
-def variant_group(group):
-    """The variants (name -> change) that job `group` of rule ebm_variant_group trains."""
-    names = list(config["ebm"]["variants"])[group::VARIANT_GROUPS]
-    return {name: config["ebm"]["variants"][name] for name in names}
+# A stage runs as the grader runs VI.py: the CPU-kernel variables VI.py sets itself are cleared
+# from the environment, so a value left in the user's shell cannot make the build differ.
+RUN_VI = ("env " + " ".join(f"-u {k}" for k in VI.CPU_KERNELS) + f" {sys.executable} {{input.code}} {{params.args}}"
+          f" --out {OUT} --only {{params.stage}} > {{log}} 2>&1")

@@ -8,14 +8,21 @@ seeds: a smaller move is within the noise of drawing the data. The numbers of ea
 build are kept in results/.changes/headline.json for the next comparison.
 """
 
+import json
 from pathlib import Path
 
-from common import logged, read_json, write_json
+from common import logged, read_json
 
-def headline(summary: dict) -> dict[str, dict]:
-    """name -> {value (this report's seed), sd (over the robustness seeds, None for one seed)}."""
-    own = f"seed {summary['own_seed']}"
-    return {name: {"value": row[own], "sd": row.get("s.d.")} for name, row in summary["rows"].items()}
+
+def write_json(path, obj) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def headline(appendix: dict) -> dict[str, dict]:
+    """name -> {value (this report's seed), sd (over the other seeds, None for one seed)}, from
+    VI.py's appendix.json."""
+    return {name: {"value": row["this seed"], "sd": row["s.d."]} for name, row in appendix["rows"].items()}
 
 
 def compare(old: dict, new: dict) -> list[dict]:
@@ -77,7 +84,7 @@ def print_after_run(path, started: float) -> None:
 
 
 def main(snakemake):
-    new = headline(read_json(snakemake.input.summary))
+    new = headline(read_json(snakemake.input.appendix))
     state = Path(snakemake.params.state)
     old = read_json(state) if state.exists() else None
     rows = compare(old or {}, new)

@@ -1,22 +1,26 @@
-"""The grader's check: unzip the submission into an empty temporary folder, check
-the names and contents, that the PDF's title page and metadata show the zip's
-NetID, and that its VI.py is the file the grader's run (rule grader_run:
-`python VI.py` alone in an empty folder) ran without error. Any failure fails the
-build with the reason; the report lists each check. The PDF's text is read with
-pypdf (pure Python), so the build needs no PDF tools beyond TeX. pypdf is imported where
-the PDF is read: the Snakefile's onsuccess imports this module for the reminder alone."""
+"""The grader's check of the submission: unzip it into an empty folder; the names and
+contents; the PDF's questions, NetID and the command it names; then that command, run from the
+unzipped VI.py alone in an empty folder with a clean environment, must write every result file
+and figure of the build byte for byte. The report is rendered from those result files alone
+(workflow/scripts/render.py), so equal files mean that every number of the PDF's body is what
+the command prints and saves. The appendix's command (--appendix) is checked the same way by the
+test suite, on a small configuration, rather than computed twice on every build."""
 
-import hashlib
 import json
 import os
 import re
+import shlex
+import subprocess
+import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
-from common import logged, read_json
+from common import logged
 
 EXPECTED = {"theory.pdf", "VI.py"}
+QUESTIONS = ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4"]
 # The student section of config/config.yaml as shipped: a build with either value
 # unchanged ends with a reminder to set it (Snakefile, onsuccess).
 PLACEHOLDERS = {"name": "Your Name", "net_id": "your_net_id"}
@@ -24,7 +28,6 @@ PLACEHOLDERS = {"name": "Your Name", "net_id": "your_net_id"}
 
 class SubmissionError(RuntimeError):
     """The submission would cost a penalty."""
-
 
 def check_names(zip_path: Path, net_id: str) -> list[str]:
     if zip_path.name != f"{net_id}.zip":
@@ -42,119 +45,18 @@ def check_names(zip_path: Path, net_id: str) -> list[str]:
     return [name, f"entries {sorted(names)}: ok"]
 
 
-def pdf_text(pdf: Path, cache: Path | None = None) -> list[str]:
-    """The text of each page of `pdf`, whitespace runs collapsed to one space (with `cache`,
-    the pages unchanged since the last call reuse their text: see PageTextCache)."""
+def pdf_text(pdf: Path) -> list[str]:
+    """The text of each page of `pdf`, whitespace runs collapsed to one space (pypdf: pure Python)."""
     from pypdf import PdfReader
 
-    return page_texts(PdfReader(pdf), PageTextCache(cache))
+    return [" ".join((page.extract_text() or "").split()) for page in PdfReader(pdf).pages]
 
 
 def pdf_author(pdf: Path) -> str:
     """The author field of the PDF's metadata ('' when there is none)."""
     from pypdf import PdfReader
 
-    return reader_author(PdfReader(pdf))
-
-
-def reader_author(reader: "PdfReader") -> str:  # noqa: F821 (pypdf's, imported where a PDF is read)
-    return (reader.metadata or {}).get("/Author", "") or ""
-
-
-# Keys that do not change what pypdf extracts from a page: the page tree above it (whose
-# inherited attributes pypdf copies into every page), links and their targets (other pages).
-UNREAD_KEYS = {"/Parent", "/Annots", "/P", "/Dest", "/B", "/Thumb", "/StructParents", "/PieceInfo", "/Metadata"}
-
-
-class PageFingerprints:
-    """The sha256 of everything a page's text is read from: its content streams, fonts and
-    form XObjects (figures), reached through its /Resources (the data of images excepted:
-    pypdf reads no text from them); each object is hashed once."""
-
-    def __init__(self):
-        self.memo: dict[tuple[int, int], bytes] = {}
-        self.open: set[tuple[int, int]] = set()
-
-    def page(self, page) -> str:
-        return self.digest(page).hex()
-
-    def digest(self, obj) -> bytes:
-        from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
-
-        if isinstance(obj, IndirectObject):
-            key = (obj.idnum, obj.generation)
-            if key in self.memo:
-                return self.memo[key]
-            if key in self.open:  # a cycle: name the object instead of hashing it again
-                return f"ref {key}".encode()
-            self.open.add(key)
-            self.memo[key] = self.digest(obj.get_object())
-            self.open.discard(key)
-            return self.memo[key]
-        h = hashlib.sha256(type(obj).__name__.encode())
-        if isinstance(obj, DictionaryObject):
-            for k in sorted(obj):
-                if k not in UNREAD_KEYS:
-                    h.update(k.encode() + self.digest(obj.raw_get(k)))
-            if isinstance(obj, StreamObject) and obj.get("/Subtype") != "/Image":  # no text is read from an image
-                h.update(obj.get_data())
-        elif isinstance(obj, ArrayObject):
-            for item in obj:
-                h.update(self.digest(item))
-        else:
-            h.update(repr(obj).encode())
-        return h.digest()
-
-
-class PageTextCache:
-    """Page texts kept from the last check (a JSON file outside the DAG: no rule reads it
-    but the check itself), keyed by the page's fingerprint, so a PDF of which an edit changed
-    one page has the others' text without pypdf reading them again (reading the text is most
-    of the check's time). An entry is used only for a page whose objects hash the same, by the
-    same pypdf version; a missing or unreadable file only means every page is read."""
-
-    def __init__(self, path: Path | None):
-        import pypdf
-
-        self.path, self.version = path, pypdf.__version__
-        self.old: dict[str, str] = {}
-        if path is not None and path.is_file():
-            try:
-                data = json.loads(path.read_text())
-                if data.get("pypdf") == self.version:
-                    self.old = dict(data["pages"])
-            except (ValueError, KeyError, TypeError):
-                self.old = {}
-        self.new: dict[str, str] = {}
-        self.reused = 0
-
-    def text(self, fingerprint: str, read) -> str:
-        if fingerprint in self.old:
-            self.reused += 1
-            text = self.old[fingerprint]
-        else:
-            text = read()
-        self.new[fingerprint] = text
-        return text
-
-    def save(self) -> None:
-        """Keep the texts of this PDF's pages only (written whole, then renamed into place)."""
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"pypdf": self.version, "pages": self.new}))
-        os.replace(tmp, self.path)
-
-
-def page_texts(reader: "PdfReader", cache: "PageTextCache") -> list[str]:  # noqa: F821
-    """The text of each page, whitespace runs collapsed to one space, reused from `cache`
-    for pages unchanged since it was saved; the cache is saved with this PDF's pages."""
-    fingerprints = PageFingerprints()
-    pages = [cache.text(fingerprints.page(page), lambda page=page: " ".join((page.extract_text() or "").split()))
-             for page in reader.pages]
-    cache.save()
-    return pages
+    return str((PdfReader(pdf).metadata or {}).get("/Author", ""))
 
 
 def names_net_id(text: str, net_id: str, after: str = "") -> bool:
@@ -163,30 +65,25 @@ def names_net_id(text: str, net_id: str, after: str = "") -> bool:
     return re.search(rf"{after}(?<![A-Za-z0-9_]){re.escape(net_id)}(?![A-Za-z0-9_])", text) is not None
 
 
-def check_pdf(pdf: Path, questions: list[str], net_id: str, cache: Path | None = None) -> list[str]:
-    """The PDF is a PDF, mentions every question, and shows the NetID on its first page and
-    in its author metadata (its text read once, reusing `cache`'s pages: see PageTextCache)."""
+def check_pdf(pdf: Path, net_id: str, command: str) -> list[str]:
+    """The PDF is a PDF, answers every question, shows the NetID on its first page and in its
+    author metadata, and names the command that reproduces it."""
     if not pdf.read_bytes().startswith(b"%PDF-"):
         raise SubmissionError("theory.pdf is not a PDF file")
-    from pypdf import PdfReader
-
-    reader = PdfReader(pdf)
-    text_cache = PageTextCache(cache)
-    pages = page_texts(reader, text_cache)
+    pages = pdf_text(pdf)
     text = " ".join(pages)
-    missing = [q for q in questions if q not in text]
+    missing = [q for q in QUESTIONS if q not in text]
     if missing:
         raise SubmissionError(f"theory.pdf does not mention question(s) {', '.join(missing)}")
     if not names_net_id(pages[0], net_id, after=r"NetID:\s*"):
-        raise SubmissionError(f"theory.pdf's first page does not show 'NetID: {net_id}' (the zip's NetID); the title page of report/theory.tex.j2 must show student.net_id")
-    author = reader_author(reader)
+        raise SubmissionError(f"theory.pdf's first page does not show 'NetID: {net_id}'; the title page of report/theory.tex.j2 must show student.net_id")
+    author = pdf_author(pdf)
     if not names_net_id(author, net_id):
         raise SubmissionError(f"theory.pdf's author metadata ({author!r}) does not name NetID {net_id}; report/theory.tex.j2's \\hypersetup must set pdfauthor")
-    reused = f" ({text_cache.reused} of {len(pages)} pages' text unchanged since the last check)" if text_cache.reused else ""
-    return [
-        f"theory.pdf: valid PDF, {len(pages)} pages, {len(text.split())} words, questions {', '.join(questions)} present{reused}",
-        f"theory.pdf shows the zip's NetID {net_id}: on the first page and in the author metadata ({author}): ok",
-    ]
+    if "".join(command.split()) not in "".join(text.split()):  # line breaks may fall between arguments
+        raise SubmissionError(f"theory.pdf does not name the command that reproduces it: {command}")
+    return [f"theory.pdf: {len(pages)} pages, questions {', '.join(QUESTIONS)} present, NetID {net_id} on the first "
+            f"page and in the author metadata, names the command `{command}`: ok"]
 
 
 def student_reminder(student: dict) -> str | None:
@@ -218,13 +115,62 @@ def readiness(student: dict, zip_path: Path) -> str:
     )
 
 
-def check_code_ran(code: Path, run: dict) -> list[str]:
-    """The zip's VI.py must be the very file of the grader's run, and that run must have made its figures."""
-    if hashlib.sha256(code.read_bytes()).hexdigest() != run["sha256"]:
-        raise SubmissionError("the zip's VI.py is not the file `python VI.py` was run on; rerun the build")
-    if not run["figures"]:
-        raise SubmissionError("`python VI.py` saved no figures")
-    return [f"python VI.py: ran alone in an empty folder, saved {len(run['figures'])} figures and summary.json"]
+def run_command(folder: Path, command: str, clear_env: list[str], timeout: int = 3600) -> float:
+    """Run the PDF's command (`python VI.py ...`) in `folder`, which holds the unzipped files, as a
+    grader does: this Python, no CPU-kernel variables in the environment. Returns its seconds."""
+    args = shlex.split(command)
+    if args[:2] != ["python", "VI.py"]:
+        raise SubmissionError(f"the PDF's command does not run VI.py: {command}")
+    env = {k: v for k, v in os.environ.items() if k not in clear_env}
+    start = time.perf_counter()
+    with open(folder / "stdout.txt", "w") as out:
+        done = subprocess.run([sys.executable, *args[1:]], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
+                              timeout=timeout)
+    if done.returncode:
+        tail = (folder / "stdout.txt").read_text().splitlines()[-15:]
+        raise SubmissionError(f"`{command}` failed (exit {done.returncode}) from the unzipped files:\n" + "\n".join(tail))
+    return time.perf_counter() - start
+
+
+def leaves(obj, where=""):
+    """(path, value) of every number, string or boolean in nested JSON."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from leaves(v, f"{where}.{k}" if where else k)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from leaves(v, f"{where}[{i}]")
+    else:
+        yield where, obj
+
+
+def compare_results(run: Path, build: Path, names: list[str]) -> tuple[int, int, list[str]]:
+    """Compare the files `names` (JSON results and figures) of the grader's run with the build's.
+    Returns (files, numbers compared, one line per difference)."""
+    numbers, differences = 0, []
+    for name in names:
+        mine, theirs = build / name, run / name
+        if not theirs.exists():
+            differences.append(f"{name}: not written by the command")
+            continue
+        if name.endswith(".json"):
+            ours, its = dict(leaves(json.loads(mine.read_text()))), dict(leaves(json.loads(theirs.read_text())))
+            numbers += sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ours.values())
+            differences += [f"{name}: {k} is {its.get(k)!r} there, {v!r} here" for k, v in ours.items() if its.get(k) != v][:5]
+        elif mine.read_bytes() != theirs.read_bytes():
+            differences.append(f"{name}: another figure (bytes differ)")
+    return len(names), numbers, differences
+
+
+def check_command(folder: Path, command: str, build: Path, names: list[str], clear_env: list[str]) -> list[str]:
+    """The PDF's command, run from the unzipped files, writes the build's results exactly."""
+    seconds = run_command(folder, command, clear_env)
+    files, numbers, differences = compare_results(folder / "results", build, names)
+    if differences:
+        raise SubmissionError(f"`{command}` run from the zip differs from the PDF in {len(differences)} place(s):\n"
+                              + "\n".join(differences[:20]))
+    return [f"`{command}`, run from the unzipped files in an empty folder ({seconds:.0f} s), wrote all {files} result files "
+            f"({numbers} numbers) and figures of the PDF's body, each identical to the build's: ok"]
 
 
 def main(snakemake):
@@ -232,10 +178,14 @@ def main(snakemake):
     zip_path = Path(snakemake.input.zip)
     lines = check_names(zip_path, p.student["net_id"])
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        folder = Path(tmp)
         with zipfile.ZipFile(zip_path) as zf:
-            zf.extractall(tmp)
-        lines += check_pdf(Path(tmp) / "theory.pdf", p.questions, p.student["net_id"], Path(p.text_cache))
-        lines += check_code_ran(Path(tmp) / "VI.py", read_json(snakemake.input.run))
+            zf.extractall(folder)
+        if (folder / "VI.py").read_bytes() != Path(snakemake.input.code).read_bytes():
+            raise SubmissionError("the zip's VI.py is not workflow/VI.py; rerun the build")
+        lines += check_pdf(folder / "theory.pdf", p.student["net_id"], p.command)
+        names = [Path(f).name for f in snakemake.input.results] + list(p.figures)
+        lines += check_command(folder, p.command, Path(p.out), names, p.clear_env)
     lines.append(readiness(p.student, zip_path))
     Path(snakemake.output.report).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

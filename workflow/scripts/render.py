@@ -2,13 +2,14 @@
 delimiters: \\VAR{...}, \\BLOCK{...}, \\#{...}). A name missing from the results
 fails the build (StrictUndefined) instead of leaving a blank in the PDF."""
 
-import csv
+import json
 from pathlib import Path
 
 import jinja2
 from claims import all_claims
-from common import logged, read_json, write_json
+from common import logged, read_json
 from latex_text import tex
+from tables import all_tables
 
 
 def num(x, digits=3) -> str:
@@ -60,24 +61,34 @@ def latex_environment(template_dir) -> jinja2.Environment:
     return env
 
 
+# The results of VI.py's stages, by the names the template reads them.
+RESULTS = {"samples": "samples", "em": "em", "kde": "kde", "ebm": "ebm", "ebm_kde": "ebm_kde", "vi_kl": "kl", "vi_elbo": "elbo",
+           "vi_sweep": "sweep", "appendix": "appendix"}
+
+
+def context_from(out: Path, student: dict, command: str) -> dict:
+    """Everything the template reads: VI.py's results in `out`, the tables, the claims decided
+    on them, the student and the command that reproduces the document."""
+    c = {name: read_json(out / f"{stem}.json") for name, stem in RESULTS.items()}
+    e = c["ebm"]
+    c.update(student=student, command=command, seed=c["samples"]["seed"], K=c["samples"]["K"], n=c["samples"]["n"],
+             R=list(c["em"]), kde_R=f"{c['kde']['R']:g}")
+    c["tables"] = all_tables(c, c["seed"])
+    c["claims"] = all_claims(c["em"], c["kde"], c["kde_R"], c["vi_elbo"], c["vi_sweep"], e, c["ebm_kde"],
+                             c["appendix"], c["K"], c["n"])
+    return c
+
+
+def render(template: Path, context: dict) -> str:
+    return latex_environment(template.parent).get_template(template.name).render(**context)
+
+
 def main(snakemake):
-    inp = snakemake.input
-    context = dict(snakemake.params.context)
-    context["em"] = {f"{s['R']:g}": s for s in map(read_json, inp.em)}
-    context["tables"] = {}
-    for name in inp.keys():
-        if name.startswith("json_"):
-            context[name[len("json_"):]] = read_json(inp[name])
-        elif name.startswith("table_"):
-            context["tables"][name[len("table_"):]] = Path(inp[name]).read_text()
-    c = context
-    with open(inp.ebm_trace, newline="") as trace:  # the first row: the initial model's weights
-        ess_at_start = float(next(csv.DictReader(trace))["ess"])
-    c["claims"] = all_claims(c["em"], c["kde"], c["kde_R"], c["vi_elbo"], c["vi_sweep"], c["ebm"], c["ebm_kde"],
-                             c["ebm_variants"]["variants"], ess_at_start, c["K"], c["n"])
-    write_json(snakemake.output.claims, context["claims"])
-    template = Path(inp.template)
-    text = latex_environment(template.parent).get_template(template.name).render(**context)
+    p = snakemake.params
+    context = context_from(Path(p.out), dict(p.student), p.command)
+    Path(snakemake.output.claims).write_text(json.dumps(context["claims"], indent=1) + "\n")
+    template = Path(snakemake.input.templates[0])
+    text = render(template, context)
     Path(snakemake.output.tex).write_text(text)
     print(f"rendered {template} -> {snakemake.output.tex} ({len(text.splitlines())} lines)")
 
