@@ -353,11 +353,12 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: str | Path) -> None:
-    """Lay out and save without a creation date, so the same figure gives the same bytes."""
+def save_figure(fig, path: str | Path, layout: bool = True) -> None:
+    """Lay out (unless done) and save without a creation date, so the same figure gives the same bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if layout and not fig.legends:
+        fig.tight_layout()
     fig.savefig(path, metadata={"CreationDate": None} if path.suffix == ".pdf" else {})
     pyplot().close(fig)
 
@@ -382,9 +383,19 @@ def ring_panels(n_panels: int, height: float = 2.4):
 
 
 def ring_legend(axes) -> None:
-    """The legend of a ring_panels figure, right of its last panel."""
+    """The legend of a ring_panels figure, right of its last panel, where it covers no data."""
     handles, labels = axes[0, 0].get_legend_handles_labels()
     axes[0, -1].legend(handles, labels, loc="center left", bbox_to_anchor=(1.04, 0.5))
+
+
+def legend_below(fig, axes, ncol: int = 4) -> None:
+    """One legend for all panels (each label once), below them, where it covers no data."""
+    entries = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    fig.tight_layout()
+    fig.legend(list(entries.values()), list(entries), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol)
 
 
 # ----------------------------------------------------------------------------
@@ -670,8 +681,8 @@ def plot_em_traces(traces: dict, truth_ll: dict, path: str | Path) -> None:
         steps = np.arange(1, len(trace))
         ax.plot(steps, trace[1:], color="C0", marker="." if len(steps) < 30 else None, label="EM (kept restart)")
         ax.axhline(truth_ll[R], color="C3", linestyle="--", label="true parameters")
-        lo, hi = sorted([trace[-1], truth_ll[R]])  # zoom on the end of the run and the true value
-        pad = max(0.6 * (hi - lo), 0.005)
+        lo, hi = min(trace[1:].min(), truth_ll[R]), max(trace[1:].max(), truth_ll[R])  # every step in view
+        pad = max(0.05 * (hi - lo), 0.005)
         ax.set_ylim(lo - pad, hi + pad)
         ax.set(title=f"R = {R:g}", xlabel="EM step", ylabel="mean log-likelihood", xscale="log")
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
@@ -734,23 +745,27 @@ def plot_kde_validation(sigmas: np.ndarray, lls: np.ndarray, best: float, path: 
     """Figure 1.3a: validation log-likelihood against the bandwidth sigma (a variance)."""
     fig, ax = pyplot().subplots(figsize=(2.9, 2.1))
     ax.plot(sigmas, lls, marker=".", color="C0")
-    ax.axvline(best, color="C3", linestyle="--", label=rf"chosen $\sigma = {best:.3g}$")
+    ax.axvline(best, color="C3", linestyle="--")
     finite = lls[np.isfinite(lls)]
-    ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood")
-    ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)
-    ax.legend(loc="lower right")
+    ax.set(xscale="log", xlabel=r"$\sigma$ (variance of the kernel)", ylabel="validation log-likelihood",
+           title=rf"chosen $\sigma = {best:.3g}$ (dashed)")
+    ax.set_ylim(max(finite.min(), finite.max() - 3.0), finite.max() + 0.2)  # lower values: below (the caption says)
     save_figure(fig, path)
 
 
 def plot_density_panels(panels: dict, lim: float, path: str | Path, num: int = 200) -> None:
-    """Figures 1.3b and 1.7a: heat maps of densities side by side (title -> log-density function)."""
-    fig, axes = pyplot().subplots(1, len(panels), figsize=(2.1 * len(panels), 2.1), squeeze=False)
-    for ax, (title, log_density) in zip(axes[0], panels.items()):
-        X, Y, Z = density_grid(log_density, lim, num)
-        ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", rasterized=True)
+    """Figures 1.3b and 1.7a: heat maps of densities side by side (title -> log-density function), on
+    one colour scale, so that the panels can be compared, with its colour bar."""
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(2.1 * len(panels) + 0.6, 2.1), squeeze=False)
+    grids = {title: density_grid(log_density, lim, num) for title, log_density in panels.items()}
+    top = max(float(np.exp(Z).max()) for _, _, Z in grids.values())
+    for ax, (title, (X, Y, Z)) in zip(axes[0], grids.items()):
+        mesh = ax.pcolormesh(X, Y, np.exp(Z), shading="auto", cmap="viridis", vmin=0.0, vmax=top, rasterized=True)
         ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
         ax.grid(False)  # grid lines would hide the density
-    save_figure(fig, path)
+    fig.tight_layout()
+    fig.colorbar(mesh, ax=list(axes[0]), label="density", shrink=0.85, pad=0.02)
+    save_figure(fig, path, layout=False)
 
 
 def plot_kde_density(truth: GMM, train: np.ndarray, sigma: float, lim: float, path: str | Path) -> None:
@@ -904,27 +919,28 @@ def train_ebm(energy: ShallowEnergy, train: torch.Tensor, validation: torch.Tens
 
 
 def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str | Path) -> None:
-    """Figure 1.6: the objective and validation log-likelihood (with `references`, label -> value),
-    A_hat and the ESS against the step."""
+    """Figure 1.6: (a) the objective and the validation log-likelihood against the step, with `references`
+    (label -> value); (b) the same over the second half of the steps, where they settle; (c) A_hat; (d) the ESS."""
     steps = np.arange(1, len(trace["train_loglik"]) + 1)
-    fig, axes = pyplot().subplots(1, 3, figsize=(6.8, 2.0))
-    ax = axes[0]
-    ax.plot(steps, trace["train_loglik"], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
-    ax.plot(steps, trace["validation_loglik"], color="C1", label="validation log-lik.")
-    for (label, value), style in zip(references.items(), ("--", ":")):
-        ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=label)
-    # 0.6 nats below the best value shown, lower still if the model's best stays far below the references
-    best_validation = trace["validation_loglik"].max()
-    top = max(best_validation, *references.values())
-    bottom = min(top - 0.6, best_validation - 0.2)
-    ax.set(xscale="log", xlabel="step", ylabel="log-likelihood (nats)", ylim=(bottom, top + 0.1))
-    ax.legend(loc="lower left")  # early steps lie below the panel: the left is empty
-    axes[1].plot(steps, trace["log_partition"], color="C2")
-    axes[1].set(xscale="log", xlabel="step", ylabel=r"$\hat A(\theta)$")
-    axes[2].plot(steps, trace["ess"], color="C4")
-    axes[2].set(xscale="log", xlabel="step", ylabel="effective sample size")
+    fig, axes = pyplot().subplots(1, 4, figsize=(6.8, 1.9))
+    half = slice(len(steps) // 2, None)
+    for ax, part in ((axes[0], slice(None)), (axes[1], half)):
+        ax.plot(steps[part], trace["train_loglik"][part], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
+        ax.plot(steps[part], trace["validation_loglik"][part], color="C1", label="validation log-lik.")
+        for (label, value), style in zip(references.items(), ("--", ":")):
+            ax.axhline(value, color="0.3", linestyle=style, linewidth=1.0, label=f"{label}, validation")
+        shown = np.concatenate([trace["train_loglik"][part], trace["validation_loglik"][part], list(references.values())])
+        pad = max(0.05 * (shown.max() - shown.min()), 1e-3)
+        ax.set(xlabel="step", ylim=(shown.min() - pad, shown.max() + pad))
+    axes[0].set(xscale="log", ylabel="log-likelihood (nats)", title="(a) every step")
+    axes[1].set(title=f"(b) steps {steps[half][0]} to {steps[-1]}")
+    axes[2].plot(steps, trace["log_partition"], color="C2")
+    axes[2].set(xscale="log", xlabel="step", title=r"(c) $\hat A(\theta)$")
+    axes[3].plot(steps, trace["ess"], color="C4")
+    axes[3].set(xscale="log", xlabel="step", title="(d) effective sample size")
     for ax in axes:
-        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--")
+        ax.axvline(best_step + 1, color="C3", linewidth=0.8, linestyle="--", label="kept step")
+    legend_below(fig, axes, ncol=5)
     save_figure(fig, path)
 
 
@@ -1028,8 +1044,8 @@ def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
         axes[0].plot(angle, log_density(circle), linestyle=style, label=label)
         axes[1].plot(radius, log_density(ray), linestyle=style, label=label)
     axes[0].set(xlabel=r"angle $\varphi$ on the circle $|x| = R$", ylabel=r"$\log p(x)$", xlim=(0, 2 * np.pi))
-    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$", ylabel=r"$\log p(x)$", ylim=(-40, None))
-    axes[1].legend(loc="lower center")  # below the peak, where the curves leave room
+    axes[1].set(xlabel=r"$|x|$ along the ray $\varphi = 0$ (the centre at 0)", ylabel=r"$\log p(x)$")
+    legend_below(fig, axes, ncol=3)
     save_figure(fig, path)
 
 
@@ -1228,7 +1244,6 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
     ax.plot(x, np.exp(normal_log_pdf(x, q["mean"], q["sd"])), color="C0", label="$q$ (unimodal)")
     ax.set(title=f"(a) KL(p||q) = {q['kl_pq']:.2f}, KL(q||p) = {q['kl_qp']:.2f}", xlabel="$z$", ylabel="density",
            xlim=view)
-    ax.legend(loc="upper left")
     ax, fwd, rev = axes[1], summary["forward_fit"], summary["reverse_fit"]
     ax.fill_between(x, p, color="0.85", label="$p$")
     top = max(np.exp(normal_log_pdf(f["mean"], f["mean"], f["sd"])) for f in [fwd, *summary["reverse_fits"]])
@@ -1239,14 +1254,12 @@ def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
     for other in summary["reverse_fits"][1:]:
         ax.plot(x, np.exp(normal_log_pdf(x, other["mean"], other["sd"])), color="C2", linestyle=":",
                 label=f"local reverse fit: {other['kl_qp']:.2f}")
-    # the top leaves the upper half of the panel to the legend, above every peak
-    ax.set(title="(b) closest Gaussians to $p$", xlabel="$z$", xlim=view, ylim=(0, 2.4 * max(top, p.max())))
-    ax.legend(loc="upper left")
+    ax.set(title="(b) closest Gaussians to $p$", xlabel="$z$", xlim=view, ylim=(0, 1.05 * max(top, p.max())))
     ax, m = axes[2], curves["m_grid"]
     ax.plot(m, curves["forward_profile"], color="C1", label="KL(p||q)")
     ax.plot(m, curves["reverse_profile"], color="C2", label="KL(q||p)")
     ax.set(title=r"(c) $\min_s$ KL over $q=\mathcal{N}(m,s^2)$", xlabel="mean $m$ of $q$", ylabel="nats", ylim=(0, None))
-    ax.legend(loc="upper center")
+    legend_below(fig, axes, ncol=3)
     save_figure(fig, path)
 
 
@@ -1309,9 +1322,9 @@ def plot_elbo_distributions(points: dict, per_R: dict, path: str | Path) -> None
         ax.hist(per["log_p"], bins=bins, color="C3", alpha=0.6, label=r"$\log p(x)$")
         ax.hist(per["elbo_posterior"], bins=bins, histtype="step", color="k", linestyle="--", label="ELBO, $q$ posterior")
         ax.set(title=f"R = {R:g}", xlabel="nats", ylabel="test points")
-        ax.legend(loc="upper left")
         ax_gap.scatter(np.linalg.norm(points[R], axis=1), per["gap_uniform"], s=3, alpha=0.5, color="C0", rasterized=True)
         ax_gap.set(title=f"R = {R:g}: gap of the uniform $q$", xlabel=r"$\|x\|$", ylabel=r"KL(Unif $\|$ posterior)")
+    legend_below(fig, axes, ncol=3)
     save_figure(fig, path)
 
 
@@ -1462,7 +1475,6 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
         ax.fill_between(Ks, mean - se, mean + se, color=color, alpha=0.25, linewidth=0, label="$\\pm$ one s.e.")
         ax.axhline(limit, color="k", linestyle="--", linewidth=0.9, label=r"limit $K\to\infty$")
         ax.set(xscale="log", xlabel="number of components K", ylabel="mean over test points (nats)")
-        ax.legend(loc="best")
 
     fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 4.0))
     banded(axes[0, 0], fr, "log_p", "log_p_sem", fr["limits"]["log_p"], "C3", r"$\log p_K(x)$ = ELBO, $q$ posterior")
@@ -1477,11 +1489,11 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
     ax.plot(Ks, logK - fs["limits"]["log_p_plus_log_K"], color="C3", linestyle="--", linewidth=0.9)
     ax.set(title=f"(c) fixed spacing d = {fs['spacing']:.2f}", xscale="log", yscale="log",
            xlabel="number of components K", ylabel="minus the mean (nats)")
-    ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room above the rising curve for the legend
-    ax.legend(loc="upper left")
+
     banded(axes[1, 1], fs, "log_p_plus_log_K", "log_p_sem", fs["limits"]["log_p_plus_log_K"], "C3",
            r"$\log p_K(x) + \log K$")  # a constant shift: log p's standard error
     axes[1, 1].set_title(r"(d) fixed spacing: $\log p_K + \log K$ against $C(d)$")
+    legend_below(fig, axes, ncol=3)
     save_figure(fig, path)
 
 

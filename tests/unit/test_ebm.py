@@ -131,8 +131,8 @@ def test_quadrature_and_importance_sampling_agree_on_a_random_network():
 
 @pytest.fixture(scope="module")
 def trained():
-    """A default-sized EBM after 60 steps on 300 points of the R = 10 ring, and its evaluation."""
-    cfg = VI.EBMSettings(steps=60, importance_M=1000)
+    """A default-sized EBM after 300 steps on 300 points of the R = 10 ring, and its evaluation."""
+    cfg = VI.EBMSettings(steps=300, importance_M=1000)
     data = VI.make_datasets(SEED, 10, 300, 10.0)
     energy, trace, summary = VI.ebm_experiment(data, 10, 10.0, SEED, cfg)
     return cfg, data, energy, trace, summary

@@ -33,6 +33,21 @@ def config_settings(config: dict) -> "VI.Settings":
                  f"`python workflow/VI.py --help` lists every setting and what it accepts.")
 
 
+def config_problems(config: dict) -> list[str]:
+    """The config's keys and values outside VI.py's settings: the student and the date."""
+    from check_submission import student_problems
+
+    unknown = sorted(set(config) - {"student", "date_epoch", "settings"})
+    problems = [f"{key}: no such key (the config holds student, date_epoch and settings)" for key in unknown]
+    epoch = config.get("date_epoch")
+    if not (isinstance(epoch, int) and not isinstance(epoch, bool) and 0 <= epoch < 2**32):
+        problems.append(f"date_epoch = {epoch!r}: expected seconds since 1970 (an integer, e.g. 1639457700)")
+    return problems + student_problems(config.get("student"))
+
+
+if _problems := config_problems(config):
+    sys.exit("config/config.yaml (or --config) has values the build does not accept:\n"
+             + "\n".join(f"  {line}" for line in _problems))
 SETTINGS = config_settings(config)
 DEFAULTS = {name: value for name, value, _ in VI.leaves(VI.Settings())}
 STAGES = [name for name in VI.STAGES if name != "appendix"]

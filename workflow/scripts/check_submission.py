@@ -26,6 +26,27 @@ QUESTIONS = ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3
 PLACEHOLDERS = {"name": "Your Name", "net_id": "your_net_id"}
 
 
+# What the title page, the PDF's metadata and the zip's name can hold: printable ASCII and the letters of
+# Latin-1 and Latin Extended-A that pdfTeX sets with the report's T1 fonts, without leading or trailing
+# spaces; a NetID is also the zip's file stem.
+NAME = re.compile("(?! )[ -~\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u0125\u0128-\u0137\u0139-\u013e\u0141-\u0148"
+                  "\u014a-\u0165\u0168-\u017e]{1,100}(?<! )")
+NET_ID = re.compile("[A-Za-z0-9_]{1,64}")
+
+
+def student_problems(student) -> list[str]:
+    """One line per value of the config's `student:` that the PDF or the zip's name cannot hold."""
+    student = student if isinstance(student, dict) else {}
+    problems = []
+    if not (isinstance(student.get("name"), str) and NAME.fullmatch(student["name"])):
+        problems.append(f"student.name = {student.get('name')!r}: expected 1 to 100 Latin letters, digits, spaces or "
+                        "punctuation, without leading or trailing spaces")
+    if not (isinstance(student.get("net_id"), str) and NET_ID.fullmatch(student["net_id"])):
+        problems.append(f"student.net_id = {student.get('net_id')!r}: expected 1 to 64 letters, digits and underscores "
+                        "(e.g. abc123; quote one that YAML reads as a number)")
+    return problems
+
+
 class SubmissionError(RuntimeError):
     """The submission would cost a penalty."""
 

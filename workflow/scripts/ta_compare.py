@@ -2,16 +2,14 @@
 
     .venv/bin/python workflow/scripts/ta_compare.py path/to/student.zip [--cores N] [--keep DIR]
 
-It reads the configuration that the submission's theory.pdf states (the build stores the whole
-configuration in the PDF's document information, entry /BuildConfiguration; the appendix's
-table prints the same values), rebuilds the PDF with it in a scratch copy of this repository,
-and compares the numbers of the two PDFs in the order their text gives them (layout, line
-breaks and fonts are not compared, nor the figures' tick labels). Every number of the submitted PDF that differs from the
-rebuilt one is listed with both values, their difference, and what the rebuilt PDF allows for it:
-the standard error printed beside it ("value ± se") or, for a number of the energy-based model,
-the machine spread the rebuild measured (results/ebm/machine_spread.json: the same model trained
-on other CPU kernels), plus one unit of the last printed digit for rounding. Text that differs
-around the numbers is listed too. The last line is one of
+It reads the command that the submission's theory.pdf names (`python VI.py --key=value ...`, the
+settings that reproduce it), its student and its date, rebuilds the PDF with them in a scratch copy
+of this repository, and compares the numbers of the two PDFs in the order their text gives them
+(layout, line breaks and fonts are not compared, nor the figures' tick labels). Every number of the
+submitted PDF that differs from the rebuilt one is listed with both values, their difference, and
+what the rebuilt PDF allows for it: the standard error printed beside it ("value ± se"), plus one
+unit of the last printed digit for rounding. Text that differs around the numbers is listed too.
+The last line is one of
 
     verdict: the same PDF
     verdict: numbers equal
@@ -25,7 +23,6 @@ docs/ta_compare.md explains the output.
 import argparse
 import difflib
 import hashlib
-import json
 import math
 import os
 import re
@@ -39,8 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-INFO_KEY = "/BuildConfiguration"  # written by workflow/scripts/provenance.py
-SPREAD_JSON = "results/ebm/machine_spread.json"
+# The command the PDF names: python VI.py and its --key=value settings (pypdf may break the line
+# between two of them).
+COMMAND = re.compile(r"python VI\.py((?:\s+--[\w.]+=\S+)*)")
 
 # A number as the PDF prints it: an optional minus (the typeset one is U+2212), digits, an
 # optional fraction and exponent. Thousands separators and 10^k are read as their parts, the
@@ -95,21 +93,30 @@ def unpack(zip_path: Path, dest: Path) -> tuple[Path, Path | None]:
 
 
 def stated_config(pdf: Path) -> dict:
-    """The configuration stored in the PDF's document information (INFO_KEY)."""
+    """The configuration the PDF states: the settings of the command it names, its author
+    "Name (NetID)" and its date (pdfTeX stamps SOURCE_DATE_EPOCH as the creation date)."""
     from pypdf import PdfReader
 
-    info = PdfReader(pdf).metadata or {}
-    text = info.get(INFO_KEY)
-    if not text:
-        raise CompareError(
-            f"{pdf.name} carries no {INFO_KEY} entry in its document information: it was not built by this "
-            "workflow (or by a version before the entry existed). Ask for a submission built with the current "
-            "repository, or rebuild by hand with the values of the PDF's configuration table (appendix)."
-        )
-    try:
-        return json.loads(str(text))
-    except json.JSONDecodeError as err:
-        raise CompareError(f"{pdf.name}: its {INFO_KEY} entry is not valid JSON ({err}); the PDF was edited") from None
+    reader = PdfReader(pdf)
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages[:1])
+    found = COMMAND.search(text)
+    if not found:
+        raise CompareError(f"{pdf.name} names no command `python VI.py ...` on its first page: it was not built by this "
+                           "repository. Rebuild by hand with the settings its text states.")
+    settings: dict = {}
+    for arg in found.group(1).split():
+        *path, key = arg[2:].split("=", 1)[0].split(".")
+        node = settings
+        for part in path:
+            node = node.setdefault(part, {})
+        node[key] = arg.split("=", 1)[1]
+    info = reader.metadata or {}
+    author = re.fullmatch(r"(.*) \((\w+)\)", str(info.get("/Author", "")))
+    if not author:
+        raise CompareError(f"{pdf.name}'s author metadata is not 'Name (NetID)': it was not built by this repository")
+    created = info.creation_date
+    return {"student": {"name": author[1], "net_id": author[2]},
+            "date_epoch": int(created.timestamp()) if created else 1639457700, "settings": settings}
 
 
 # ---------------------------------------------------------------------------
@@ -136,10 +143,9 @@ def rebuild(config: dict, scratch: Path, cores: int) -> Path:
     import yaml
 
     repo = copy_repository(scratch)
-    # The whole configuration replaces the file (a --configfile would be merged with the defaults,
-    # adding their EBM variants to the student's).
+    # The stated configuration replaces the file: settings it does not name keep VI.py's defaults.
     (repo / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "results/theory.pdf"]
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "--cores", str(cores), "results/theory.pdf"]
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
     if proc.returncode != 0:
@@ -214,18 +220,6 @@ def stated_se(toks: list[Token], i: int) -> float | None:
     return None
 
 
-def machine_spread_for(token: Token, spread: dict) -> tuple[str, float] | None:
-    """The EBM number (key of machine_spread.json) that prints as `token` in the rebuilt PDF, and
-    its measured spread (|build - other kernels|); the largest when several print alike."""
-    found = None
-    for key, n in spread.get("numbers", {}).items():
-        for shown in (n["pinned"], abs(n["pinned"])):  # some are printed as absolute values
-            if f"{shown:.{token.decimals}f}" == token.text.replace("−", "-"):
-                if found is None or n["abs_diff"] > found[1]:
-                    found = (key, n["abs_diff"])
-    return found
-
-
 def context(toks: list[Token], i: int, width: int = 7) -> str:
     """The words before token i, for the reader to find it in the PDF."""
     return " ".join(t.text for t in toks[max(0, i - width) : i])
@@ -249,7 +243,7 @@ class Difference:
         return self.allowed is not None and abs(self.difference) <= self.allowed
 
 
-def compare_numbers(sub: list[Token], reb: list[Token], spread: dict) -> tuple[int, list[Difference], list[tuple[str, bool]]]:
+def compare_numbers(sub: list[Token], reb: list[Token]) -> tuple[int, list[Difference], list[tuple[str, bool]]]:
     """Align the two texts on their words (numbers as placeholders) and compare the numbers at
     the same places. Returns (numbers compared, numbers that differ, text that differs: each
     place as (description, whether it holds numbers, which then could not be paired))."""
@@ -275,9 +269,6 @@ def compare_numbers(sub: list[Token], reb: list[Token], spread: dict) -> tuple[i
             se = stated_se(reb, j)
             if se is not None:
                 allowed, basis = se + unit, f"± {se:g} stated beside it"
-            match = machine_spread_for(reb[j], spread)
-            if match and (allowed is None or match[1] + unit > allowed):
-                allowed, basis = match[1] + unit, f"machine spread of {match[0]}: {match[1]:.3g}"
             differences.append(Difference(sub[i].page, context(sub, i), sub[i].text, reb[j].text, allowed, basis))
     return compared, differences, text_changes
 
@@ -316,8 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 same = sha256(vi) == sha256(ROOT / "workflow" / "VI.py")
                 print(f"VI.py: {'the same as' if same else 'differs from'} this repository's workflow/VI.py")
-            print(f"configuration: from theory.pdf's {INFO_KEY} (student {student.get('name')} ({student.get('net_id')}), "
-                  f"seed {config.get('seed')})")
+            print(f"configuration: the command theory.pdf names, for {student.get('name')} ({student.get('net_id')})")
             if args.keep:
                 if args.keep.exists() and any(args.keep.iterdir()):
                     raise CompareError(f"--keep {args.keep}: the folder is not empty; give a new or empty one")
@@ -330,14 +320,12 @@ def main(argv: list[str] | None = None) -> int:
             repo = rebuild(config, scratch, args.cores)
             rebuilt = repo / "results" / "theory.pdf"
             print(f"rebuilt in {time.perf_counter() - start:.0f} s (snakemake --cores {args.cores} in {scratch})")
-            spread_path = repo / SPREAD_JSON
-            spread = json.loads(spread_path.read_text()) if spread_path.exists() else {}
             same_bytes = sha256(pdf) == sha256(rebuilt)
             sub, reb = tokens(pdf_text(pdf)), tokens(pdf_text(rebuilt))
         except CompareError as err:
             print(f"ta_compare: {err}", file=sys.stderr)
             return 2
-    compared, differences, text_changes = compare_numbers(sub, reb, spread)
+    compared, differences, text_changes = compare_numbers(sub, reb)
     print(f"numbers compared: {compared} (the text's, in reading order; figures' labels left out)")
     for d in differences:
         allowed = "nothing" if d.allowed is None else f"{d.allowed:.3g}"
