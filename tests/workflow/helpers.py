@@ -42,14 +42,12 @@ def snakemake(repo: Path, *args: str, check: bool = True, timeout: int = 600) ->
     return proc
 
 
-def planned_rules(repo: Path, *args: str) -> set[str]:
-    """The rules a dry run would execute, `all` left out (empty when nothing is to be done)."""
+def planned_rules(repo: Path, *args: str) -> dict[str, int]:
+    """The rules a dry run would execute and their numbers of jobs, `all` left out ({} when
+    nothing is to be done)."""
     proc = snakemake(repo, "--dry-run", *args)
-    text = proc.stdout + proc.stderr
-    if "Job stats:" not in text:
-        return set()
-    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
-    return set(re.findall(r"^(\w+)\s+\d+\s*$", table, re.M)) - {"job", "all"}
+    table = (proc.stdout + proc.stderr).partition("Job stats:")[2].partition("\ntotal")[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if rule != "all"}
 
 
 def edit_config(repo: Path, changes: dict) -> str:

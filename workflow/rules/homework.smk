@@ -4,7 +4,7 @@
 
 # The figures each stage draws (results/vi/<name>.pdf), as VI.py names them.
 FIGURES = {
-    "samples": ["q1_1_samples"], "em": ["q1_2_em_means", "q1_2_em_traces"],
+    "samples": [], "em": ["q1_2_em_means", "q1_2_em_traces"],
     "kde": ["q1_3_kde_validation", "q1_3_kde_density"], "ebm": [],
     "ebm_kde": ["q1_6_ebm_training", "q1_7_ebm_density", "q1_7_ebm_slices"],
     "kl": ["q2_2_kl"], "elbo": ["q2_3_elbo"], "sweep": ["q2_4_sweep"],
