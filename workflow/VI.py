@@ -100,7 +100,8 @@ class DataSettings:
     K: int = setting(10, "mixture components", at_least(2), "an integer >= 2")
     n: int = setting(1000, "points in each of train, validation and test", at_least(10), "an integer >= 10")
     R: tuple = setting((10.0, 1.0), "radii of the ring, one data set each",
-                       lambda v: len(v) >= 1 and min(v) > 0 and len(set(v)) == len(v), "distinct positive numbers")
+                       lambda v: min(v) > 0 and len({f"{r:g}" for r in v}) == len(v),
+                       "positive numbers, distinct in 6 significant digits")
 
 
 @dataclass
@@ -249,7 +250,10 @@ def settings_problems(s: Settings) -> list[str]:
     """Every value of `s` outside what its setting accepts, and every inconsistent pair, one line each."""
     problems = [f"{name} = {format_value(value)}: expected {f.metadata['accepts']}"
                 for name, value, f in leaves(s) if not f.metadata["valid"](value)]
+    kl, spread = s.kl, 5 * max(s.kl.p_sds + (s.kl.q_sd,))
     pairs = [(s.kde.R in s.data.R, "kde.R must be one of data.R"),
+             (kl.x_min + spread <= min(kl.p_means + (kl.q_mean,)) and max(kl.p_means + (kl.q_mean,)) + spread <= kl.x_max,
+              "kl.p_means, kl.p_sds, kl.q_mean and kl.q_sd: p and q must lie inside [kl.x_min, kl.x_max] with 5 standard deviations to spare"),
              (s.data.n >= s.data.K, "data.n must be at least data.K"),
              (s.kde.sigma_max > s.kde.sigma_min, "kde.sigma_max must exceed kde.sigma_min"),
              (len(s.kl.p_weights) == len(s.kl.p_means) == len(s.kl.p_sds), "kl.p_weights, kl.p_means and kl.p_sds need one entry per component"),
@@ -274,8 +278,8 @@ def settings_from(values: dict[str, str]) -> Settings:
     for name, value in parsed.items():
         section, _, key = name.rpartition(".")
         s = replace(s, **{key: value}) if not section else replace(s, **{section: replace(getattr(s, section), **{key: value})})
-    if not problems:
-        problems = settings_problems(s)
+    # every value that parsed is checked too; the pairs only once every value has parsed
+    problems += [p for p in settings_problems(s) if problems == [] or p.split(" ", 1)[0] in parsed]
     if problems:
         raise ValueError("\n".join(problems))
     return s
@@ -1189,8 +1193,9 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
     reverse_profile, forward_profile = reverse.min(axis=1), kl_grid(log_p, x, m_grid, s_grid, reverse=False).min(axis=1)
     dm, dlog_s = float(m_grid[1] - m_grid[0]), float(np.log(s_grid[1] / s_grid[0]))
     reverse_fits = []
-    v = reverse_profile  # its strict interior local minima (a plateau gives its first index)
-    for i in np.flatnonzero((v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])) + 1:
+    v = reverse_profile  # its strict interior local minima (a plateau gives its first index), else its minimum
+    minima = np.flatnonzero((v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])) + 1
+    for i in minima if len(minima) else [int(np.argmin(v))]:
         m, s, _ = refine_reverse_kl(log_p, x, float(m_grid[i]), float(s_grid[np.argmin(reverse[i])]), dm, dlog_s)
         reverse_fits.append(both_kls(m, s))
     reverse_fits.sort(key=lambda f: f["kl_qp"])
@@ -1270,7 +1275,7 @@ def elbo_study(x: np.ndarray, gmm: GMM, max_entries: int = 2**21) -> dict[str, n
         out["log_p"][sl] = logsumexp(log_joint, axis=1)
         out["elbo_uniform"][sl] = elbo(log_joint, log_uniform)
         out["elbo_posterior"][sl] = elbo(log_joint, log_r)
-        out["posterior_entropy"][sl] = -elbo(np.zeros_like(log_r), log_r)  # H(r) = -sum_k r_k log r_k
+        out["posterior_entropy"][sl] = elbo(np.zeros_like(log_r), log_r)  # H(r) = sum_k r_k (0 - log r_k)
     out["gap_uniform"] = out["log_p"] - out["elbo_uniform"]
     out["gap_posterior"] = out["log_p"] - out["elbo_posterior"]
     return out
@@ -1359,11 +1364,11 @@ def on_circle(angle: np.ndarray, R: float) -> np.ndarray:
 
 def log_bessel_i0(z: np.ndarray) -> np.ndarray:
     """log I_0(z), finite for every z: numpy's i0 up to z = 500, above it the asymptotic series
-    I_0(z) ~ e^z / sqrt(2 pi z) (1 + 1/(8z) + 9/(128 z^2) + 225/(3072 z^3)), next term below 1e-13."""
+    I_0(z) ~ e^z / sqrt(2 pi z) (1 + 1/(8z) + 9/(128 z^2) + 225/(3072 z^3) + 11025/(98304 z^4)), error ~1e-13."""
     z = np.abs(np.asarray(z, dtype=float))
     small = z <= 500.0
     big = np.where(small, 501.0, z)
-    series = 1.0 + 1.0 / (8 * big) + 9.0 / (128 * big**2) + 225.0 / (3072 * big**3)
+    series = 1.0 + 1.0 / (8 * big) + 9.0 / (128 * big**2) + 225.0 / (3072 * big**3) + 11025.0 / (98304 * big**4)
     return np.where(small, np.log(np.i0(np.where(small, z, 0.0))), big - 0.5 * np.log(2.0 * np.pi * big) + np.log(series))
 
 

@@ -223,12 +223,3 @@ def test_the_settings_names_are_the_documented_torch_classes():
     assert type(adam) is torch.optim.Adam and type(adamw) is torch.optim.AdamW and type(sgd) is torch.optim.SGD
     assert sgd.defaults["momentum"] == 0.9 and sgd.defaults["lr"] == 0.05 and adamw.defaults["weight_decay"] == 0.01
     assert {type(small_energy(activation=a).act) for a in VI.ACTIVATIONS} == {torch.nn.ReLU, torch.nn.Softplus, torch.nn.Tanh}
-
-
-def test_network_starts_as_nn_linear_does():
-    """The same generator state gives the same first layer as a bare nn.Linear(2, width) in float64."""
-    torch.manual_seed(5)
-    energy = VI.ShallowEnergy(16, "relu", 1.0, 1.0)
-    torch.manual_seed(5)
-    reference = torch.nn.Linear(2, 16, dtype=torch.float64)
-    assert torch.equal(energy.hidden.weight, reference.weight) and torch.equal(energy.hidden.bias, reference.bias)

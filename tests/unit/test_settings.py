@@ -57,7 +57,7 @@ def test_a_bad_value_is_refused_on_one_line_naming_its_key(key, text):
     ({"sweep.K_min": "100", "sweep.K_max": "99"}, "sweep.K_max must be at least sweep.K_min"),
 ])
 def test_inconsistent_settings_are_refused(values, message):
-    assert problems(values) == [message]
+    assert message in problems(values)
 
 
 def test_odd_but_meaningful_spellings_are_accepted():
@@ -100,7 +100,6 @@ def test_every_problem_line_names_its_key_and_what_it_accepts():
     assert all(line.split()[0].rstrip(",") in KNOWN for line in lines[len(tested):])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="settings_from checks the values' ranges only when every value parsed")
 def test_settings_from_lists_every_problem_at_once():
     """A value that does not parse and another out of range: both lines (the docstring's 'every problem')."""
     assert [line.split()[0] for line in problems({"data.n": "abc", "em.restarts": "0"})] == ["data.n", "em.restarts"]
@@ -146,13 +145,17 @@ def valid_settings(draw):
             values[name] = default * draw(POSITIVE) if default else draw(st.floats(0.0, 10.0))
         elif isinstance(default, str):
             values[name] = draw(st.sampled_from(sorted(VI.ACTIVATIONS if "activation" in name else VI.OPTIMIZERS)))
-    R = tuple(draw(st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=3, unique=True)))
+    R = tuple(draw(st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=3, unique_by=lambda r: f"{r:g}")))
     values.update({"data.R": R, "kde.R": draw(st.sampled_from(R))})
     values["appendix.seeds"] = tuple(draw(st.lists(st.integers(0, 10**6), min_size=1, max_size=4, unique=True)))
     m = draw(st.integers(2, 3))
     w = draw(st.lists(POSITIVE, min_size=m, max_size=m))
     values.update({"kl.p_weights": tuple(v / sum(w) for v in w), "kl.p_sds": tuple(draw(st.lists(POSITIVE, min_size=m, max_size=m))),
                    "kl.p_means": tuple(draw(st.lists(st.floats(-10, 10), min_size=m, max_size=m)))})
+    # the grid holds p and q with 5 standard deviations to spare
+    centres = values["kl.p_means"] + (values.get("kl.q_mean", 3.0),)
+    margin = 5 * max(values["kl.p_sds"] + (values.get("kl.q_sd", 0.5),)) + 1
+    values.update({"kl.x_min": min(centres) - margin, "kl.x_max": max(centres) + margin})
     s = VI.Settings()
     for name, value in values.items():
         section, _, key = name.rpartition(".")
@@ -174,7 +177,6 @@ def test_command_line_parses_back_to_the_same_settings(s):
 # ---------------------------------------------------------------- accepted settings that VI.py cannot run
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="radii equal to 6 digits share a JSON key ('{R:g}') and a random stream")
 def test_radii_that_differ_after_six_digits_are_refused_or_each_gets_its_result(tmp_path):
     try:
         s = VI.settings_from({"data.R": "1,1.0000001", "kde.R": "1", "data.n": "20", "elbo.random_q": "1"})
@@ -184,14 +186,12 @@ def test_radii_that_differ_after_six_digits_are_refused_or_each_gets_its_result(
     assert len(VI.run_stage(s, tmp_path, "elbo")["by_R"]) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=(IndexError, ZeroDivisionError),
-                   reason="kl_experiment: no interior minimum of the reverse profile (IndexError), "
-                          "or q outside the grid: KL(q||p) = 0 and the ratio divides by it")
-@pytest.mark.parametrize("values", [{"kl.p_sds": "5,5"}, {"kl.q_mean": "1000"}])
+@pytest.mark.parametrize("values", [{"kl.p_sds": "5,5"}, {"kl.q_mean": "1000"},
+                                    {"kl.p_sds": "5,5", "kl.x_min": "-40", "kl.x_max": "40"}])
 def test_accepted_kl_settings_are_refused_or_run(values, tmp_path):
     try:
         s = VI.settings_from(values)
     except ValueError as error:
-        assert list(values)[0] in str(error)
+        assert any(key in str(error) for key in values), error
         return
     VI.run_stage(s, tmp_path, "kl")

@@ -72,17 +72,14 @@ def test_elbo_written_out_for_one_point():
     assert VI.elbo(VI.gmm_log_joint(x, gmm), np.log(q))[0] == pytest.approx(expected, abs=1e-13)
 
 
-def test_kl_categorical_is_the_sum_zero_only_at_equality():
+def test_kl_categorical_is_the_sum_zero_only_at_equality_on_random_simplex_rows():
+    """sum_k q_k log(q_k / r_k); the random rows are distributions with mean 1/K (Dirichlet(1, ..., 1))."""
     rng = np.random.default_rng(3)
-    log_q, log_r = VI.random_simplex_log_probs(200, 6, rng), VI.random_simplex_log_probs(200, 6, rng)
+    log_q, log_r = VI.random_simplex_log_probs(1000, 5, rng), VI.random_simplex_log_probs(1000, 5, rng)
     assert np.all(VI.kl_categorical(log_q, log_r) > 0) and np.max(np.abs(VI.kl_categorical(log_q, log_q))) < 1e-15
-    q, r = np.exp(log_q[0]), np.exp(log_r[0])
-    assert VI.kl_categorical(log_q[0], log_r[0])[0] == pytest.approx(float(np.sum(q * np.log(q / r))), abs=1e-14)
-
-
-def test_random_simplex_rows_are_distributions_with_mean_1_over_k():
-    q = np.exp(VI.random_simplex_log_probs(1000, 5, np.random.default_rng(4)))
-    assert np.allclose(q.sum(axis=1), 1.0, atol=1e-14) and np.all(q > 0) and np.allclose(q.mean(axis=0), 0.2, atol=0.02)
+    q, r = np.exp(log_q), np.exp(log_r)
+    assert np.allclose(VI.kl_categorical(log_q, log_r), np.sum(q * np.log(q / r), axis=1), atol=1e-14, rtol=0)
+    assert np.allclose(q.sum(axis=1), 1.0, atol=1e-14) and np.allclose(q.mean(axis=0), 0.2, atol=0.02)
 
 
 # ---------------------------------------------------------------- 2.3: the two ELBOs of the mixture
@@ -98,14 +95,6 @@ def test_elbo_of_q_uniform_is_the_closed_form_and_its_gap_the_kl(K, R):
     assert np.max(np.abs(study["elbo_uniform"] - (-LOG_2PI - 0.5 * (np.sum(x**2, axis=1) + R**2)))) < 1e-10
     kl = VI.kl_categorical(np.full(K, -math.log(K)), VI.posterior_log_probs(VI.gmm_log_joint(x, gmm)))
     assert np.max(np.abs(study["gap_uniform"] - kl)) < 1e-10
-
-
-def test_elbo_uniform_is_the_mean_component_log_density_for_any_equal_weight_mixture():
-    rng = np.random.default_rng(5)
-    means = 3.0 * rng.standard_normal((6, 2))
-    x = rng.standard_normal((20, 2))
-    expected = [np.mean([brute_log_normal(xi, m) for m in means]) for xi in x]
-    assert np.allclose(VI.elbo_study(x, VI.GMM(np.full(6, 1 / 6), means))["elbo_uniform"], expected, atol=1e-12, rtol=0)
 
 
 def test_elbo_of_the_posterior_is_log_p_even_where_the_posterior_underflows():
@@ -138,7 +127,6 @@ def test_elbo_study_is_the_same_in_blocks():
     assert np.max(np.abs(whole["gap_posterior"])) < 1e-12
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="VI.elbo_study stores -H(r): -elbo(0, log r) is -H, elbo(0, log r) is H")
 def test_posterior_entropy_is_h_and_its_exponential_counts_components():
     """H(r) = -sum_k r_k log r_k in [0, log K] per point; effective_components = mean exp(H) in [1, K]."""
     gmm = VI.ring_gmm(50, 5.0)
@@ -253,7 +241,6 @@ def test_log_bessel_i0_is_numpys_below_700_and_continuous_at_500():
     assert VI.log_bessel_i0(np.array([-3.0]))[0] == VI.log_bessel_i0(np.array([3.0]))[0]  # I_0 is even
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="log_bessel_i0's series stops at 225/(3072 z^3): the next term is 1.8e-12 at z = 500")
 def test_log_bessel_i0s_series_is_within_1e_13_above_500_as_documented():
     """The docstring: the next term of the series is below 1e-13; against log(np.i0(z)) at 500 < z < 700, to
     3e-13 (log I_0 ~ 500 rounds to 1e-13; with the term 11025/(98304 z^4) the error is 1.1e-13)."""
@@ -266,11 +253,6 @@ def test_radial_quadrature_has_mass_one_and_the_second_moment(R):
     """int p_inf = 1 and E|x|^2 = R^2 + 2, to 1e-10."""
     assert VI.ring_radial_expectation(np.ones_like, R) == pytest.approx(1.0, abs=1e-12)
     assert VI.ring_radial_expectation(lambda r: r**2, R) == pytest.approx(R**2 + 2.0, abs=1e-10)
-
-
-def test_ring_limit_density_integrates_to_one_in_the_plane():
-    X, Y, Z = VI.density_grid(lambda x: ring_log_density_limit(x, 3.0), 13.0, num=801)
-    assert np.exp(Z).sum() * (X[0, 1] - X[0, 0]) ** 2 == pytest.approx(1.0, abs=1e-9)
 
 
 def test_fixed_R_limits_are_consistent():
