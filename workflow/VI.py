@@ -1224,11 +1224,14 @@ def kl_experiment(p_weights, p_means, p_sds, q_mean: float, q_sd: float, x_min: 
 def plot_kl_directions(summary: dict, curves: dict, path: str | Path) -> None:
     """Figure 2.2: (a) p and q with both KLs; (b) the Gaussians minimising each direction of the KL;
     (c) min over s of each KL against the mean m."""
-    x, p = curves["x"], np.exp(curves["log_p"])
     fig, axes = pyplot().subplots(1, 3, figsize=(6.8, 2.1))
-    centres, widths = np.array(summary["p"]["means"]), np.array(summary["p"]["sds"])
-    view = (float(np.min(centres - 5 * widths)), float(np.max(centres + 5 * widths)))
-    ax, q = axes[0], summary["q"]
+    q = summary["q"]
+    centres = np.array([*summary["p"]["means"], q["mean"]])
+    widths = np.array([*summary["p"]["sds"], q["sd"]])
+    view = (float(np.min(centres - 5 * widths)), float(np.max(centres + 5 * widths)))  # p and q, 5 s.d. either side
+    shown = (curves["x"] >= view[0]) & (curves["x"] <= view[1])  # the grid's points in view: the rest is not drawn
+    x, p = curves["x"][shown], np.exp(curves["log_p"][shown])
+    ax = axes[0]
     ax.plot(x, p, color="k", label="$p$ (bimodal)")
     ax.plot(x, np.exp(normal_log_pdf(x, q["mean"], q["sd"])), color="C0", label="$q$ (unimodal)")
     ax.set(title=f"(a) KL(p||q) = {q['kl_pq']:.2f}, KL(q||p) = {q['kl_qp']:.2f}", xlabel="$z$", ylabel="density",

@@ -68,11 +68,31 @@ rule submission:
     script: "../scripts/make_zip.py"
 
 
+rule grader_run:
+    message: "Running the PDF's command, `{params.command}`, alone in an empty folder as a grader would"
+    input:
+        code="workflow/VI.py",
+    output:
+        run=directory("results/check/grader_run"),
+    params:
+        command=VI.command_line(SETTINGS),
+        args=VI.command_line(SETTINGS)[len("python VI.py"):],
+    log: "results/logs/grader_run.log"
+    benchmark: "results/benchmarks/grader_run.tsv"
+    priority: 50  # the whole homework in one process: started early, it runs beside the stages
+    resources: mem_mb=2000, runtime=20
+    # the very file the zip carries (check_submission compares their bytes), in a folder of its own, with no
+    # CPU-kernel variable in the environment: what a grader's plain `python VI.py` does
+    shell: ("rm -rf {output.run} && mkdir -p {output.run} && cp {input.code} {output.run}/VI.py && "
+            "echo '{params.command}' > {output.run}/command.txt && (cd {output.run} && env "
+            + " ".join(f"-u {k}" for k in VI.CPU_KERNELS) + f" {sys.executable} VI.py {{params.args}}) > {{log}} 2>&1")
+
+
 rule check_submission:
-    message: "Checking {input.zip} as a grader would: its files, its text, and the PDF's command run from it"
+    message: "Checking {input.zip} as a grader would: its files, its text, and what the PDF's command wrote"
     input:
         zip=rules.submission.output.zip,
-        code="workflow/VI.py",
+        run=rules.grader_run.output.run,
         results=[f"{OUT}/{s}.json" for s in STAGES],
         **code("check_submission", "common"),
     output:
@@ -82,10 +102,9 @@ rule check_submission:
         command=VI.command_line(SETTINGS),
         out=OUT,
         figures=[f"{f}.pdf" for s in STAGES for f in FIGURES[s]],
-        clear_env=list(VI.CPU_KERNELS),
     log: "results/logs/check_submission.log"
     benchmark: "results/benchmarks/check_submission.tsv"
-    resources: mem_mb=2000, runtime=20
+    localrule: True
     script: "../scripts/check_submission.py"
 
 

@@ -1,19 +1,14 @@
 """The grader's check of the submission: unzip it into an empty folder; the names and
-contents; the PDF's questions, NetID and the command it names; then that command, run from the
-unzipped VI.py alone in an empty folder with a clean environment, must write every result file
-and figure of the build byte for byte. The report is rendered from those result files alone
+contents; the PDF's questions, NetID and the command it names; then what that command wrote, run
+alone in an empty folder with the zip's VI.py (the same bytes) and a clean environment (rule
+grader_run, beside the stages), must equal every result file and figure of the build byte for byte. The report is rendered from those result files alone
 (workflow/scripts/render.py), so equal files mean that every number of the PDF's body is what
 the command prints and saves. The appendix's command (--appendix) is checked the same way by the
 test suite, on a small configuration, rather than computed twice on every build."""
 
 import json
-import os
 import re
-import shlex
-import subprocess
-import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -136,23 +131,6 @@ def readiness(student: dict, zip_path: Path) -> str:
     )
 
 
-def run_command(folder: Path, command: str, clear_env: list[str], timeout: int = 3600) -> float:
-    """Run the PDF's command (`python VI.py ...`) in `folder`, which holds the unzipped files, as a
-    grader does: this Python, no CPU-kernel variables in the environment. Returns its seconds."""
-    args = shlex.split(command)
-    if args[:2] != ["python", "VI.py"]:
-        raise SubmissionError(f"the PDF's command does not run VI.py: {command}")
-    env = {k: v for k, v in os.environ.items() if k not in clear_env}
-    start = time.perf_counter()
-    with open(folder / "stdout.txt", "w") as out:
-        done = subprocess.run([sys.executable, *args[1:]], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=timeout)
-    if done.returncode:
-        tail = (folder / "stdout.txt").read_text().splitlines()[-15:]
-        raise SubmissionError(f"`{command}` failed (exit {done.returncode}) from the unzipped files:\n" + "\n".join(tail))
-    return time.perf_counter() - start
-
-
 def leaves(obj, where=""):
     """(path, value) of every number, string or boolean in nested JSON."""
     if isinstance(obj, dict):
@@ -183,30 +161,31 @@ def compare_results(run: Path, build: Path, names: list[str]) -> tuple[int, int,
     return len(names), numbers, differences
 
 
-def check_command(folder: Path, command: str, build: Path, names: list[str], clear_env: list[str]) -> list[str]:
-    """The PDF's command, run from the unzipped files, writes the build's results exactly."""
-    seconds = run_command(folder, command, clear_env)
-    files, numbers, differences = compare_results(folder / "results", build, names)
+def check_command(run: Path, command: str, build: Path, names: list[str]) -> list[str]:
+    """What the PDF's command wrote, run alone in the empty folder `run` (rule grader_run), equals the build's."""
+    if (run / "command.txt").read_text().strip() != command:
+        raise SubmissionError(f"the run in {run} was not the PDF's command `{command}`; rerun the build")
+    files, numbers, differences = compare_results(run / "results", build, names)
     if differences:
-        raise SubmissionError(f"`{command}` run from the zip differs from the PDF in {len(differences)} place(s):\n"
+        raise SubmissionError(f"`{command}` run alone differs from the PDF in {len(differences)} place(s):\n"
                               + "\n".join(differences[:20]))
-    return [f"`{command}`, run from the unzipped files in an empty folder ({seconds:.0f} s), wrote all {files} result files "
+    return [f"`{command}`, run alone in an empty folder with the zip's VI.py, wrote all {files} result files "
             f"({numbers} numbers) and figures of the PDF's body, each identical to the build's: ok"]
 
 
 def main(snakemake):
     p = snakemake.params
-    zip_path = Path(snakemake.input.zip)
+    zip_path, run = Path(snakemake.input.zip), Path(snakemake.input.run)
     lines = check_names(zip_path, p.student["net_id"])
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
         folder = Path(tmp)
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(folder)
-        if (folder / "VI.py").read_bytes() != Path(snakemake.input.code).read_bytes():
-            raise SubmissionError("the zip's VI.py is not workflow/VI.py; rerun the build")
+        if (folder / "VI.py").read_bytes() != (run / "VI.py").read_bytes():
+            raise SubmissionError("the zip's VI.py is not the file the PDF's command ran; rerun the build")
         lines += check_pdf(folder / "theory.pdf", p.student["net_id"], p.command)
-        names = [Path(f).name for f in snakemake.input.results] + list(p.figures)
-        lines += check_command(folder, p.command, Path(p.out), names, p.clear_env)
+    names = [Path(f).name for f in snakemake.input.results] + list(p.figures)
+    lines += check_command(run, p.command, Path(p.out), names)
     lines.append(readiness(p.student, zip_path))
     Path(snakemake.output.report).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
