@@ -68,6 +68,14 @@ rule submission:
     script: "../scripts/make_zip.py"
 
 
+# The PDF's command, run with the very file the zip carries (check_submission compares their bytes) in
+# a folder of its own, with no CPU-kernel variable in the environment: what a grader's plain
+# `python VI.py` does.
+GRADER_RUN = ("rm -rf {output.run} && mkdir -p {output.run} && cp {input.code} {output.run}/VI.py && "
+              "echo '{params.command}' > {output.run}/command.txt && (cd {output.run} && env "
+              + " ".join(f"-u {k}" for k in VI.CPU_KERNELS) + f" {sys.executable} VI.py {{params.args}}) > {{log}} 2>&1")
+
+
 rule grader_run:
     message: "Running the PDF's command, `{params.command}`, alone in an empty folder as a grader would"
     input:
@@ -81,11 +89,7 @@ rule grader_run:
     benchmark: "results/benchmarks/grader_run.tsv"
     priority: 50  # the whole homework in one process: started early, it runs beside the stages
     resources: mem_mb=2000, runtime=20
-    # the very file the zip carries (check_submission compares their bytes), in a folder of its own, with no
-    # CPU-kernel variable in the environment: what a grader's plain `python VI.py` does
-    shell: ("rm -rf {output.run} && mkdir -p {output.run} && cp {input.code} {output.run}/VI.py && "
-            "echo '{params.command}' > {output.run}/command.txt && (cd {output.run} && env "
-            + " ".join(f"-u {k}" for k in VI.CPU_KERNELS) + f" {sys.executable} VI.py {{params.args}}) > {{log}} 2>&1")
+    shell: GRADER_RUN
 
 
 rule check_submission:
