@@ -910,7 +910,7 @@ def plot_ebm_training(trace: dict, best_step: int, references: dict, path: str |
     """Figure 1.6: (a) the objective and the validation log-likelihood against the step, with `references`
     (label -> value); (b) the same over the second half of the steps, where they settle; (c) A_hat; (d) the ESS."""
     steps = np.arange(1, len(trace["train_loglik"]) + 1)
-    fig, axes = pyplot().subplots(1, 4, figsize=(6.8, 1.9))
+    fig, axes = pyplot().subplots(1, 4, figsize=(6.8, 1.75))
     half = slice(len(steps) // 2, None)
     for ax, part in ((axes[0], slice(None)), (axes[1], half)):
         ax.plot(steps[part], trace["train_loglik"][part], color="C0", label="training objective $\\hat{\\mathcal{L}}$")
@@ -1027,7 +1027,7 @@ def plot_log_density_slices(panels: dict, R: float, path: str | Path) -> None:
     radius = np.linspace(0.0, R + 6.0, 481)
     circle = R * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     ray = np.stack([radius, np.zeros_like(radius)], axis=1)
-    fig, axes = pyplot().subplots(1, 2, figsize=(6.2, 2.0))
+    fig, axes = pyplot().subplots(1, 2, figsize=(6.2, 1.8))
     for (label, log_density), style in zip(panels.items(), ("-", "--", ":")):
         axes[0].plot(angle, log_density(circle), linestyle=style, label=label)
         axes[1].plot(radius, log_density(ray), linestyle=style, label=label)
@@ -1304,18 +1304,21 @@ def elbo_experiment(x: np.ndarray, K: int, R: float, rng: np.random.Generator, r
 
 
 def plot_elbo_distributions(points: dict, per_R: dict, path: str | Path) -> None:
-    """Figure 2.3, one row per radius: log p(x) and the two ELBOs per test point (left) and the
-    uniform gap against |x| (right); points: R -> test points, per_R: R -> elbo_study's arrays."""
-    fig, axes = pyplot().subplots(len(per_R), 2, figsize=(6.4, 1.8 * len(per_R)), squeeze=False)
-    for (ax, ax_gap), (R, per) in zip(axes, per_R.items()):
+    """Figure 2.3, two panels per radius, two radii a row: log p(x) and the two ELBOs per test point, and the
+    uniform gap against |x|; points: R -> test points, per_R: R -> elbo_study's arrays."""
+    rows, cols = (len(per_R) + 1) // 2, 2 * min(len(per_R), 2)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(6.8 if cols == 4 else 4.0, 1.75 * rows), squeeze=False)
+    for ax in axes.ravel()[2 * len(per_R):]:
+        ax.set_visible(False)  # an odd number of radii leaves the last row half empty
+    for (ax, ax_gap), (R, per) in zip(axes.reshape(-1, 2), per_R.items()):
         values = np.concatenate([per["log_p"], per["elbo_uniform"]])
         bins = np.linspace(values.min(), values.max(), 60)
         ax.hist(per["elbo_uniform"], bins=bins, color="C0", alpha=0.6, label="ELBO, $q$ uniform")
         ax.hist(per["log_p"], bins=bins, color="C3", alpha=0.6, label=r"$\log p(x)$")
         ax.hist(per["elbo_posterior"], bins=bins, histtype="step", color="k", linestyle="--", label="ELBO, $q$ posterior")
-        ax.set(title=f"R = {R:g}", xlabel="nats", ylabel="test points")
+        ax.set(title=f"R = {R:g}: bounds", xlabel="nats", ylabel="test points")
         ax_gap.scatter(np.linalg.norm(points[R], axis=1), per["gap_uniform"], s=3, alpha=0.5, color="C0", rasterized=True)
-        ax_gap.set(title=f"R = {R:g}: gap of the uniform $q$", xlabel=r"$\|x\|$", ylabel=r"KL(Unif $\|$ posterior)")
+        ax_gap.set(title=f"R = {R:g}: gap of $q$ uniform", xlabel=r"$\|x\|$", ylabel=r"KL(Unif $\|$ posterior)")
     legend_below(fig, axes, ncol=3)
     save_figure(fig, path)
 
@@ -1468,7 +1471,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
         ax.axhline(limit, color="k", linestyle="--", linewidth=0.9, label=r"limit $K\to\infty$")
         ax.set(xscale="log", xlabel="number of components K", ylabel="mean over test points (nats)")
 
-    fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 3.3))
+    fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 3.0))
     banded(axes[0, 0], fr, "log_p", "log_p_sem", fr["limits"]["log_p"], "C3", r"$\log p_K(x)$ = ELBO, $q$ posterior")
     axes[0, 0].set_title(f"(a) fixed R = {fr['R']:g}: the posterior's bound")
     banded(axes[0, 1], fr, "gap_uniform", "gap_uniform_sem", fr["limits"]["gap_uniform"], "C0", "gap of $q$ uniform")
@@ -1485,7 +1488,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
     banded(axes[1, 1], fs, "log_p_plus_log_K", "log_p_sem", fs["limits"]["log_p_plus_log_K"], "C3",
            r"$\log p_K(x) + \log K$")  # a constant shift: log p's standard error
     axes[1, 1].set_title(r"(d) fixed spacing: $\log p_K + \log K$ against $C(d)$")
-    legend_below(fig, axes, ncol=3)
+    legend_below(fig, axes, ncol=4)
     save_figure(fig, path)
 
 

@@ -56,18 +56,6 @@ def em_table(em: dict) -> pd.DataFrame:
     return pd.DataFrame({f"$R={tag}$": [f(s) for f in rows.values()] for tag, s in em.items()}, index=list(rows))
 
 
-def kde_table(kde: dict) -> pd.DataFrame:
-    """Q1.3: the chosen bandwidth and the log-likelihoods, with the true density for reference."""
-    rows = {
-        r"chosen $\sigma$ (variance)": f"{kde['sigma']:.4g}",
-        "validation log-lik., KDE": fmt(kde["validation_loglik"], 4),
-        "test log-lik., KDE": pm(kde["test_loglik"], kde["test_loglik_sem"], 4),
-        "test log-lik., true GMM": pm(kde["test_loglik_true"], kde["test_loglik_true_sem"], 4),
-        "gap to the true GMM (paired)": pm(kde["test_loglik_true"] - kde["test_loglik"], kde["test_gap_sem"], 4),
-    }
-    return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
-
-
 def ebm_table(s: dict, k: dict) -> pd.DataFrame:
     """Q1.7: each density's test log-likelihood and its gap to the true density, paired over the
     test points; `s` is the EBM's results, `k` its comparison with the KDE."""
@@ -172,7 +160,7 @@ def seeds_table(appendix: dict, seed: int) -> pd.DataFrame:
 
 def all_tables(r: dict, seed: int) -> dict[str, str]:
     """Every table of the report as LaTeX, keyed as the template reads them (tables.<name>)."""
-    frames = {"em": em_table(r["em"]), "kde": kde_table(r["kde"]), "ebm": ebm_table(r["ebm"], r["ebm_kde"]),
+    frames = {"em": em_table(r["em"]), "ebm": ebm_table(r["ebm"], r["ebm_kde"]),
               "ebm_variants": variants_table(r["appendix"]["variants"]), "vi_kl": kl_table(r["vi_kl"]),
               "vi_elbo": elbo_table(r["vi_elbo"]), "vi_sweep_R": sweep_R_table(r["vi_sweep"]),
               "vi_sweep_spacing": sweep_spacing_table(r["vi_sweep"]), "robustness": seeds_table(r["appendix"], seed)}
