@@ -1471,7 +1471,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
         ax.axhline(limit, color="k", linestyle="--", linewidth=0.9, label=r"limit $K\to\infty$")
         ax.set(xscale="log", xlabel="number of components K", ylabel="mean over test points (nats)")
 
-    fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 3.0))
+    fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 2.9))
     banded(axes[0, 0], fr, "log_p", "log_p_sem", fr["limits"]["log_p"], "C3", r"$\log p_K(x)$ = ELBO, $q$ posterior")
     axes[0, 0].set_title(f"(a) fixed R = {fr['R']:g}: the posterior's bound")
     banded(axes[0, 1], fr, "gap_uniform", "gap_uniform_sem", fr["limits"]["gap_uniform"], "C0", "gap of $q$ uniform")
