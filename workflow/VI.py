@@ -285,11 +285,10 @@ def settings_from(values: dict[str, str]) -> Settings:
     return s
 
 
-def command_line(s: Settings, extra: str = "") -> str:
+def command_line(s: Settings) -> str:
     """`python VI.py` with every setting of `s` that differs from the default: the command that reproduces it."""
     defaults = {name: value for name, value, _ in leaves(Settings())}
-    args = [f"--{name}={format_value(v)}" for name, v, _ in leaves(s) if v != defaults[name]]
-    return " ".join(["python VI.py", *args, *([extra] if extra else [])])
+    return " ".join(["python VI.py", *(f"--{name}={format_value(v)}" for name, v, _ in leaves(s) if v != defaults[name])])
 
 
 # ----------------------------------------------------------------------------

@@ -56,11 +56,12 @@ SEEDS = [str(seed) for seed in SETTINGS.appendix.seeds]
 NET_ID = config["student"]["net_id"]
 OUT = "results/vi"
 
-# The settings each stage reads (a section, or one dotted setting).
+# The settings each stage reads (a section, or one dotted setting). A stage that reads data.R also
+# gets kde.R, which must be one of them: VI.py checks the settings it is given as a whole.
 STAGE_READS = {
-    "samples": ["seed", "data"], "em": ["seed", "data", "em"], "kde": ["seed", "data", "kde"],
+    "samples": ["seed", "data", "kde.R"], "em": ["seed", "data", "kde.R", "em"], "kde": ["seed", "data", "kde"],
     "ebm": ["seed", "data", "kde.R", "ebm"], "ebm_kde": ["seed", "data", "kde", "ebm"], "kl": ["kl"],
-    "elbo": ["seed", "data", "elbo"], "sweep": ["seed", "sweep"],
+    "elbo": ["seed", "data", "kde.R", "elbo"], "sweep": ["seed", "sweep"],
     "variant": ["seed", "data", "kde.R", "ebm"], "seed": ["data", "em", "kde", "ebm", "elbo"],
     "appendix": ["seed", "data", "em", "kde", "ebm", "elbo", "appendix"],
 }
