@@ -237,11 +237,12 @@ def stop(proc: subprocess.Popen, show) -> None:
 
 
 def config_refusal(output: str) -> str | None:
-    """The config check's refusal on one line ('invalid configuration: <problem>; ...'), or None."""
-    m = re.search(r"^invalid configuration:\n((?:  - .*\n?)+)", output, re.M)
+    """The config check's refusal (workflow/rules/common.smk: one indented line per problem) on
+    one line, 'invalid configuration: <problem>; ... (nothing was run)', or None."""
+    m = re.search(r"^config/config\.yaml \(or --config\) has values .* does not accept:\n((?:  .*\n?)+)", output, re.M)
     if not m:
         return None
-    problems = [line[4:].strip() for line in m[1].splitlines()]
+    problems = [line.strip() for line in m[1].splitlines()]
     return f"invalid configuration: {'; '.join(problems)} (nothing was run)"
 
 

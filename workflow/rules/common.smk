@@ -72,10 +72,15 @@ def vi_args(stage: str) -> str:
     (canonical: equal values give equal params, whatever their spelling in the config)."""
     reads = STAGE_READS[stage]
     return " ".join(f"--{name}={VI.format_value(value)}" for name, value, _ in VI.leaves(SETTINGS)
-                    if value != DEFAULTS[name] and any(name == r or name.startswith(r + ".") for r in reads))
+                    if value != DEFAULTS[name] and any(name == r or name.startswith(f"{r}.") for r in reads))
 
 
 # A stage runs as the grader runs VI.py: the CPU-kernel variables VI.py sets itself are cleared
 # from the environment, so a value left in the user's shell cannot make the build differ.
-RUN_VI = ("env " + " ".join(f"-u {k}" for k in VI.CPU_KERNELS) + f" {sys.executable} {{input.code}} {{params.args}}"
-          f" --out {OUT} --only {{params.stage}} > {{log}} 2>&1")
+CLEAR_ENV = " ".join(f"-u {k}" for k in VI.CPU_KERNELS)
+RUN_VI = f"env {CLEAR_ENV} {sys.executable} {{input.code}} {{params.args}} --out {OUT} --only {{params.stage}} > {{log}} 2>&1"
+
+
+def code(*names):
+    """The scripts a job runs, as its inputs: a change to one reruns the job."""
+    return {name: f"workflow/scripts/{name}.py" for name in names}

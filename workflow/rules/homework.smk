@@ -36,6 +36,7 @@ for _stage in STAGES:
             args=vi_args(_stage),
         log: f"results/logs/{_stage}.log"
         benchmark: f"results/benchmarks/{_stage}.tsv"
+        conda: "../../environment.yml"
         priority: PRIORITY.get(_stage, 0)
         resources: mem_mb=1500
         shell: RUN_VI
@@ -52,6 +53,7 @@ rule variant:
         args=vi_args("variant"),
     log: "results/logs/variant_{name}.log"
     benchmark: "results/benchmarks/variant_{name}.tsv"
+    conda: "../../environment.yml"
     priority: 70
     resources: mem_mb=1500
     shell: RUN_VI
@@ -69,6 +71,7 @@ rule seed:
         args=vi_args("seed"),
     log: "results/logs/seed_{seed}.log"
     benchmark: "results/benchmarks/seed_{seed}.tsv"
+    conda: "../../environment.yml"
     priority: 75
     resources: mem_mb=1500
     shell: RUN_VI
@@ -88,4 +91,5 @@ rule appendix:
         args=vi_args("appendix"),
     log: "results/logs/appendix.log"
     benchmark: "results/benchmarks/appendix.tsv"
+    conda: "../../environment.yml"
     shell: RUN_VI

@@ -3,14 +3,6 @@
 
 TEMPLATES = ["report/theory.tex.j2", "report/sections/ebm.tex.j2", "report/sections/vi.tex.j2",
              "report/sections/appendix.tex.j2"]
-SCRIPTS = "workflow/scripts"
-
-
-def code(*names):
-    """The scripts a rule runs, as inputs: a change to one reruns the rule."""
-    return {name: f"{SCRIPTS}/{name}.py" for name in names}
-
-
 rule render:
     message: "Rendering report/theory.tex.j2 with VI.py's results"
     input:
@@ -24,9 +16,9 @@ rule render:
     params:
         student={key: config["student"][key] for key in ("name", "net_id")},
         command=VI.command_line(SETTINGS),  # the command that reproduces the body; with --appendix, all
-        out=OUT,
     log: "results/logs/render.log"
     benchmark: "results/benchmarks/render.tsv"
+    conda: "../../environment.yml"
     localrule: True
     script: "../scripts/render.py"
 
@@ -48,6 +40,7 @@ rule pdf:
         build_dir="results/report/build",
     log: "results/logs/pdf.log"
     benchmark: "results/benchmarks/pdf.tsv"
+    conda: "../../environment.yml"
     localrule: True
     script: "../scripts/build_pdf.py"
 
@@ -64,6 +57,7 @@ rule submission:
         date_epoch=config["date_epoch"],
     log: "results/logs/submission.log"
     benchmark: "results/benchmarks/submission.tsv"
+    conda: "../../environment.yml"
     localrule: True
     script: "../scripts/make_zip.py"
 
@@ -72,8 +66,8 @@ rule submission:
 # a folder of its own, with no CPU-kernel variable in the environment: what a grader's plain
 # `python VI.py` does.
 GRADER_RUN = ("rm -rf {output.run} && mkdir -p {output.run} && cp {input.code} {output.run}/VI.py && "
-              "echo '{params.command}' > {output.run}/command.txt && (cd {output.run} && env "
-              + " ".join(f"-u {k}" for k in VI.CPU_KERNELS) + f" {sys.executable} VI.py {{params.args}}) > {{log}} 2>&1")
+              "echo '{params.command}' > {output.run}/command.txt && "
+              f"(cd {{output.run}} && env {CLEAR_ENV} {sys.executable} VI.py {{params.args}}) > {{log}} 2>&1")
 
 
 rule grader_run:
@@ -87,6 +81,7 @@ rule grader_run:
         args=VI.command_line(SETTINGS)[len("python VI.py"):],
     log: "results/logs/grader_run.log"
     benchmark: "results/benchmarks/grader_run.tsv"
+    conda: "../../environment.yml"
     priority: 50  # the whole homework in one process: started early, it runs beside the stages
     resources: mem_mb=2000, runtime=20
     shell: GRADER_RUN
@@ -104,10 +99,10 @@ rule check_submission:
     params:
         student={key: config["student"][key] for key in ("name", "net_id")},
         command=VI.command_line(SETTINGS),
-        out=OUT,
         figures=[f"{f}.pdf" for s in STAGES for f in FIGURES[s]],
     log: "results/logs/check_submission.log"
     benchmark: "results/benchmarks/check_submission.tsv"
+    conda: "../../environment.yml"
     localrule: True
     script: "../scripts/check_submission.py"
 
@@ -125,5 +120,6 @@ rule changes:
         state="results/.changes/headline.json",
     log: "results/logs/changes.log"
     benchmark: "results/benchmarks/changes.tsv"
+    conda: "../../environment.yml"
     localrule: True
     script: "../scripts/changes.py"

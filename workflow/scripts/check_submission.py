@@ -185,7 +185,7 @@ def main(snakemake):
             raise SubmissionError("the zip's VI.py is not the file the PDF's command ran; rerun the build")
         lines += check_pdf(folder / "theory.pdf", p.student["net_id"], p.command)
     names = [Path(f).name for f in snakemake.input.results] + list(p.figures)
-    lines += check_command(run, p.command, Path(p.out), names)
+    lines += check_command(run, p.command, Path(snakemake.input.results[0]).parent, names)
     lines.append(readiness(p.student, zip_path))
     Path(snakemake.output.report).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -85,7 +85,7 @@ def render(template: Path, context: dict) -> str:
 
 def main(snakemake):
     p = snakemake.params
-    context = context_from(Path(p.out), dict(p.student), p.command)
+    context = context_from(Path(snakemake.input.results[0]).parent, dict(p.student), p.command)
     Path(snakemake.output.claims).write_text(json.dumps(context["claims"], indent=1) + "\n")
     template = Path(snakemake.input.templates[0])
     text = render(template, context)

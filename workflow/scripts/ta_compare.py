@@ -92,24 +92,33 @@ def unpack(zip_path: Path, dest: Path) -> tuple[Path, Path | None]:
     return dest / "theory.pdf", vi if vi.exists() else None
 
 
+def command_settings(text: str) -> dict:
+    """The settings of the command `python VI.py --key=value ...` that `text` names, nested as the
+    config's `settings:` ({"ebm": {"lr": "0.01"}}); None when it names none."""
+    found = COMMAND.search(text)
+    if not found:
+        return None
+    settings: dict = {}
+    for arg in found.group(1).split():
+        name, value = arg[2:].split("=", 1)
+        *path, key = name.split(".")
+        node = settings
+        for part in path:
+            node = node.setdefault(part, {})
+        node[key] = value.rstrip(",.;")  # the sentence's punctuation after the last one
+    return settings
+
+
 def stated_config(pdf: Path) -> dict:
     """The configuration the PDF states: the settings of the command it names, its author
     "Name (NetID)" and its date (pdfTeX stamps SOURCE_DATE_EPOCH as the creation date)."""
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
-    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages[:1])
-    found = COMMAND.search(text)
-    if not found:
+    settings = command_settings(" ".join((reader.pages[0].extract_text() or "").split()))
+    if settings is None:
         raise CompareError(f"{pdf.name} names no command `python VI.py ...` on its first page: it was not built by this "
                            "repository. Rebuild by hand with the settings its text states.")
-    settings: dict = {}
-    for arg in found.group(1).split():
-        *path, key = arg[2:].split("=", 1)[0].split(".")
-        node = settings
-        for part in path:
-            node = node.setdefault(part, {})
-        node[key] = arg.split("=", 1)[1]
     info = reader.metadata or {}
     author = re.fullmatch(r"(.*) \((\w+)\)", str(info.get("/Author", "")))
     if not author:
