@@ -1,7 +1,6 @@
 """What a rebuild after a text edit reuses, and that it changes no byte: the LaTeX scratch
 folder of the last successful run (workflow/scripts/build_pdf.py: one pdflatex pass instead
-of two, the PDF of a build from an empty folder, nothing kept from a failed run), and the
-page texts of the last grader's check (workflow/scripts/check_submission.py)."""
+of two, the PDF of a build from an empty folder, nothing kept from a failed run)."""
 
 import shutil
 from pathlib import Path
@@ -9,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from build_pdf import SUCCEEDED, LatexError, build
-from check_submission import PageTextCache, pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
 LATEXMKRC = ROOT / "report" / "latexmkrc"
@@ -85,22 +83,3 @@ def test_a_run_killed_mid_way_leaves_no_mark_so_the_next_starts_afresh(tmp_path,
     capsys.readouterr()
     build(tex, state, LATEXMKRC, EPOCH, [])
     assert passes(capsys) == "pdflatex passes: 2 (from an empty folder)"
-
-
-def test_unchanged_pages_reuse_their_text_and_every_text_is_what_pypdf_reads(tmp_path):
-    tex, cache = write(tmp_path / "doc.tex"), tmp_path / "text.json"
-    first = pdf_text(build(tex, tmp_path / "build", LATEXMKRC, EPOCH, []), cache)
-    assert "The first page." in first[0] and "The second page." in first[1]
-    # An edit with glyphs the document already uses (a new glyph changes the font subset that
-    # every page shares, and then every page is read again).
-    write(tex, second="The second second page.")
-    pdf = build(tex, tmp_path / "build", LATEXMKRC, EPOCH, [])
-    texts = PageTextCache(cache)
-    from check_submission import page_texts
-    from pypdf import PdfReader
-
-    again = page_texts(PdfReader(pdf), texts)
-    assert texts.reused == 2  # pages 1 and 3; page 2 is read again
-    assert again == pdf_text(pdf) and "The second second page." in again[1]
-    cache.write_text("{not json")
-    assert pdf_text(pdf, cache) == again  # a damaged cache only costs the reading

@@ -1,8 +1,9 @@
 """workflow/setup.sh where students run it: the three situations it tells apart
 (Debian or Ubuntu as root, Linux without root, macOS), each seen through a PATH of
-stand-in tools; the LaTeX packages it names against the preamble; and a whole set-up
-and build of the tiny configuration as a non-root user whose PATH has TeX but none of
-apt-get, sha256sum, pdftotext and aspell, as a macOS machine looks to the script."""
+stand-in tools; the LaTeX packages it names against the preamble; and a whole set-up as a
+non-root user whose PATH has TeX but none of apt-get, sha256sum, pdftotext and aspell, as a
+macOS machine looks to the script. (What a student's name does to the build: the unit tests
+of tests/unit/test_student.py and the tiny build's check.)"""
 
 import os
 import hashlib
@@ -13,13 +14,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
-
-from helpers import ROOT, TINY, copy_repo
+from helpers import ROOT, copy_repo
 
 SETUP = ROOT / "workflow" / "setup.sh"
 # Tools the set-up script and the build call besides TeX and Python, all found on macOS:
@@ -162,14 +160,12 @@ def student_account() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def as_student(cmd: list[str], cwd: Path, env: dict, ids: tuple[int, int], timeout: int,
-               merged: bool = False) -> subprocess.CompletedProcess:
-    """Run `cmd` as the student (no extra groups), output captured as text (stderr into
-    stdout when `merged`, to see the order of their lines)."""
+def as_student(cmd: list[str], cwd: Path, env: dict, ids: tuple[int, int], timeout: int) -> subprocess.CompletedProcess:
+    """Run `cmd` as the student (no extra groups), output captured as text."""
     uid, gid = ids
     extra = {} if os.geteuid() != 0 else {"user": uid, "group": gid, "extra_groups": []}
-    return subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, **extra)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          **extra)
 
 
 def student_python(ids: tuple[int, int]) -> str | None:
@@ -187,19 +183,17 @@ def student_python(ids: tuple[int, int]) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def student_build():
-    """Set up and build a copy of the repository as the student, in a folder they own.
+def output(proc: subprocess.CompletedProcess) -> str:
+    return f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
 
-    The student's PATH holds symlinks to POSIX_TOOLS, TeX and python3 only. Reinstalling torch
+
+@pytest.mark.slow
+def test_setup_as_student_without_root_and_without_gnu_tools():
+    """The student's PATH holds symlinks to POSIX_TOOLS, TeX and python3 only. Reinstalling torch
     and the other pins would take minutes and a network, so setup.sh's pip finds them already
     installed: during set-up PYTHONPATH names this test's site-packages (pip then reports each
     pin satisfied and installs nothing; PIP_NO_INDEX makes a missing one fail instead of being
-    downloaded). For the build, a .pth file in the new .venv names the same folder, which also
-    reaches the grader's `python -I VI.py` (isolated mode ignores PYTHONPATH). pip installs no
-    entry-point scripts for packages it finds elsewhere, so Snakemake runs as
-    `.venv/bin/python -m snakemake`.
-    """
+    downloaded). The second run, without PYTHONPATH, finds the .venv ready."""
     missing_tex = [t for t in TEX_TOOLS if shutil.which(t) is None]
     if missing_tex:
         pytest.skip(f"{', '.join(missing_tex)} not found: run workflow/setup.sh")
@@ -220,76 +214,21 @@ def student_build():
         for path in [base, *base.rglob("*")]:
             os.lchown(path, *ids)
         env = {"PATH": str(bin_dir), "HOME": str(base / "home"), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
-        setup = ["sh", "workflow/setup.sh"]
-        first = as_student(setup, repo, {**env, "PYTHONPATH": str(site), "PIP_NO_INDEX": "1"}, ids, 600)
-        second = as_student(setup, repo, env, ids, 120)
-        pth = Path(sysconfig.get_paths(vars={"base": str(repo / ".venv")})["purelib"]) / "build_packages.pth"
-        if first.returncode == 0:
-            pth.write_text(f"{site}\n")
-            os.lchown(pth, *ids)
-        snakemake = [".venv/bin/python", "-m", "snakemake", "--cores", "2", "--configfile", TINY]
-        named = as_student([*snakemake, "--config", "student={name: José Núñez-Ölçer, net_id: jn1234}"], repo, env, ids, 900) \
-            if first.returncode == 0 else None
-        yield {"repo": repo, "bin": bin_dir, "setup": (first, second), "build": named, "snakemake": snakemake, "env": env, "ids": ids}
+        first = as_student(["sh", "workflow/setup.sh"], repo, {**env, "PYTHONPATH": str(site), "PIP_NO_INDEX": "1"}, ids, 600)
+        second = as_student(["sh", "workflow/setup.sh"], repo, env, ids, 120)
+        assert not [tool for tool in ABSENT if (bin_dir / tool).exists()]
+        assert first.returncode == 0, output(first)
+        lines = first.stdout.splitlines()
+        assert lines[0] == ("setup: aspell not found: the build does not need it, the test suite skips its spelling test "
+                            "(to run it: install aspell and its English dictionary)")  # no apt-get or dnf on this PATH
+        assert lines[1].startswith("setup: creating .venv with Python 3.")
+        assert lines[2] == "setup: installing pinned Python packages into .venv"
+        assert lines[-1].startswith("setup: ready (.venv with Python 3.") and "pdfTeX" in lines[-1]
+        stamp = (repo / ".venv" / "requirements.sha256").read_text()
+        assert stamp == f"{hashlib.sha256((ROOT / 'requirements.txt').read_bytes()).hexdigest()}  requirements.txt\n"
+        assert second.returncode == 0 and "installing" not in second.stdout and "creating" not in second.stdout, output(second)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-
-
-def output(proc: subprocess.CompletedProcess) -> str:
-    return f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
-
-
-@pytest.mark.slow
-def test_setup_as_student_without_root_and_without_gnu_tools(student_build):
-    for tool in ABSENT:
-        assert not (student_build["bin"] / tool).exists()
-    first, second = student_build["setup"]
-    assert first.returncode == 0, output(first)
-    lines = first.stdout.splitlines()
-    assert lines[0] == ("setup: aspell not found: the build does not need it, the test suite skips its spelling test "
-                        "(to run it: install aspell and its English dictionary)")  # no apt-get or dnf on this PATH
-    assert lines[1].startswith("setup: creating .venv with Python 3.")
-    assert lines[2] == "setup: installing pinned Python packages into .venv"
-    assert lines[-1].startswith("setup: ready (.venv with Python 3.") and "pdfTeX" in lines[-1]
-    stamp = (student_build["repo"] / ".venv" / "requirements.sha256").read_text()
-    assert stamp == f"{hashlib.sha256((ROOT / 'requirements.txt').read_bytes()).hexdigest()}  requirements.txt\n"
-    assert second.returncode == 0 and "installing" not in second.stdout and "creating" not in second.stdout, output(second)
-
-
-@pytest.mark.slow
-def test_build_as_student_shows_the_name_and_net_id(student_build):
-    from check_submission import pdf_author, pdf_text
-
-    proc = student_build["build"]
-    assert proc is not None and proc.returncode == 0, output(proc) if proc else "set-up failed"
-    results = student_build["repo"] / "results"
-    with zipfile.ZipFile(results / "jn1234.zip") as zf:
-        assert sorted(zf.namelist()) == ["VI.py", "theory.pdf"]
-    first_page = pdf_text(results / "theory.pdf")[0]
-    assert "José Núñez-Ölçer" in first_page and "NetID: jn1234" in first_page
-    assert pdf_author(results / "theory.pdf") == "José Núñez-Ölçer (jn1234)"
-    assert "NetID jn1234: on the first page and in the author metadata" in (results / "check" / "jn1234.txt").read_text()
-    assert "Reminder" not in proc.stdout + proc.stderr
-
-
-@pytest.mark.slow
-def test_placeholder_student_reruns_the_report_only_and_ends_with_a_reminder(student_build):
-    """Back to config/config.yaml's placeholders: only the configuration stored in the PDF, the
-    render, the PDF, the zip and its check run, and the output ends with the reminder (the
-    default build's last words)."""
-    if student_build["build"] is None or student_build["build"].returncode != 0:
-        pytest.skip("the student's build failed (see the test above)")
-    placeholders = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["student"]
-    override = f"student={{name: {placeholders['name']}, net_id: {placeholders['net_id']}}}"
-    proc = as_student([*student_build["snakemake"], "--config", override], student_build["repo"], student_build["env"],
-                      student_build["ids"], 600, merged=True)
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    assert set(re.findall(r"^Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout, re.M)) == {"provenance", "render", "pdf", "submission", "check_submission", "all"}
-    assert proc.stdout.splitlines()[-1] == (
-        "Reminder: student.name and student.net_id still hold the placeholder of config/config.yaml; set your name "
-        "and NetID there or with --config 'student={name: Ada Lovelace, net_id: al123}' and rerun"
-    )
-    assert (student_build["repo"] / "results" / f"{placeholders['net_id']}.zip").is_file()
 
 
 def test_the_setup_doc_gives_the_lines_setup_prints():
