@@ -25,7 +25,6 @@ def test_the_defaults_are_valid_and_print_as_the_bare_command():
     """command_line(defaults) is exactly "python VI.py"; every default round-trips through its text."""
     assert VI.settings_problems(VI.Settings()) == [] and VI.settings_from({}) == VI.Settings()
     assert VI.command_line(VI.Settings()) == "python VI.py"
-    assert VI.command_line(VI.Settings(), "--appendix") == "python VI.py --appendix"
     for name, (value, _) in KNOWN.items():
         assert VI.parse_value(VI.format_value(value), value) == value, name
     assert "ebm.learn_base_var" in KNOWN and "kl.x_num" in KNOWN and "seed" in KNOWN and len(KNOWN) == 40

@@ -41,8 +41,9 @@ def em_table(em: dict) -> pd.DataFrame:
     rows = {
         "EM steps (kept restart)": lambda s: f"{s['iterations']}",
         # end points of runs stopped by the iteration cap are not optima: count them only after convergence
-        "restarts ending in distinct optima": lambda s: (f"{s['distinct_optima']} optima from {s['restarts']} restarts"
-                                                        if s["converged"] else "not converged"),
+        "restarts ending in distinct optima": lambda s: (
+            f"{s['distinct_optima']} {'optimum' if s['distinct_optima'] == 1 else 'optima'} from {s['restarts']} restarts"
+            if s["converged"] else "not converged"),
         r"$\max_k \lVert\hat\mu_k-\mu_k\rVert$": lambda s: fmt(s["mean_error_max"]),
         r"RMS $\lVert\hat\mu_k-\mu_k\rVert$": lambda s: fmt(s["mean_error_rms"]),
         r"$\max_k |\hat\pi_k-\pi_k|$": lambda s: fmt(s["weight_error_max"]),
