@@ -346,10 +346,13 @@ STYLE = {"figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight", "savefi
 
 def pyplot():
     """matplotlib.pyplot with the Agg backend and STYLE (imported on first use)."""
+    import logging
+
     import matplotlib
 
     matplotlib.use("Agg")
     matplotlib.rcParams.update(STYLE)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # its notes on font dates while embedding fonts are noise
     import matplotlib.pyplot as plt
 
     return plt
