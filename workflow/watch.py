@@ -168,24 +168,26 @@ def run_build(command: list[str], root: Path, show) -> Build:
     started = time.time()
     proc = start_snakemake(command, root)
     lines: list[str] = []
-    (root / LOG).parent.mkdir(parents=True, exist_ok=True)
+    reader = None
+    try:  # from the moment Snakemake runs: a Stop at any later point stops its process group
+        (root / LOG).parent.mkdir(parents=True, exist_ok=True)
 
-    def read() -> None:  # a thread: the pipe is drained even while the main thread stops the build
-        with open(root / LOG, "w") as log:
-            for line in proc.stdout:
-                log.write(line)
-                log.flush()
-                lines.append(line)
-                if m := re.match(r"^Job \d+: (.+)$", line.rstrip()):
-                    show(f"  {m[1]}")
+        def read() -> None:  # a thread: the pipe is drained even while the main thread stops the build
+            with open(root / LOG, "w") as log:
+                for line in proc.stdout:
+                    log.write(line)
+                    log.flush()
+                    lines.append(line)
+                    if m := re.match(r"^Job \d+: (.+)$", line.rstrip()):
+                        show(f"  {m[1]}")
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
         returncode = proc.wait()
     except Stop:
         stop(proc, show)
-        reader.join(timeout=5)
+        if reader is not None:
+            reader.join(timeout=5)
         raise
     reader.join()
     return Build(returncode, "".join(lines), time.time() - started, zips_before, zip_digests(root), started)
@@ -239,7 +241,7 @@ def stop(proc: subprocess.Popen, show) -> None:
 def config_refusal(output: str) -> str | None:
     """The config check's refusal (workflow/rules/common.smk: one indented line per problem) on
     one line, 'invalid configuration: <problem>; ... (nothing was run)', or None."""
-    m = re.search(r"^config/config\.yaml \(or --config\) has values .* does not accept:\n((?:  .*\n?)+)", output, re.M)
+    m = re.search(r"^config/config\.yaml \(or a --configfile or --config\) has values .* does not accept:\n((?:  .*\n?)+)", output, re.M)
     if not m:
         return None
     problems = [line.strip() for line in m[1].splitlines()]

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from workflow.watch import Watched, config_files, failure_reason, group_alive, saved  # noqa: E402
 
 REFUSAL = """Using workflow specific profile profiles/default for setting default command line arguments.
-config/config.yaml (or --config) has values VI.py does not accept:
+config/config.yaml (or a --configfile or --config) has values VI.py does not accept:
   settings.em.restarts = 0: expected an integer >= 1
   settings.ebm.lr = nan: 'nan' is not a finite number
 `python workflow/VI.py --help` lists every setting and what it accepts.

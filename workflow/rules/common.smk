@@ -29,7 +29,7 @@ def config_settings(config: dict) -> "VI.Settings":
         return VI.settings_from(flat)
     except ValueError as error:
         lines = "\n".join(f"  settings.{line}" for line in str(error).splitlines())
-        sys.exit(f"config/config.yaml (or --config) has values VI.py does not accept:\n{lines}\n"
+        sys.exit(f"config/config.yaml (or a --configfile or --config) has values VI.py does not accept:\n{lines}\n"
                  f"`python workflow/VI.py --help` lists every setting and what it accepts.")
 
 
@@ -46,7 +46,7 @@ def config_problems(config: dict) -> list[str]:
 
 
 if _problems := config_problems(config):
-    sys.exit("config/config.yaml (or --config) has values the build does not accept:\n"
+    sys.exit("config/config.yaml (or a --configfile or --config) has values the build does not accept:\n"
              + "\n".join(f"  {line}" for line in _problems))
 SETTINGS = config_settings(config)
 DEFAULTS = {name: value for name, value, _ in VI.leaves(VI.Settings())}
