@@ -1,9 +1,9 @@
 """What a change changed: the headline numbers of this build against those of the previous one.
 
-Makes results/changes.md, a table of the headline numbers (those of the robustness
+Makes results/changes.md, a table of the headline numbers (those of the appendix's seeds
 table: EM errors, KDE bandwidth and gap, EBM gap and partition-function check, ELBO
 gaps, for this report's seed) that moved since the last build, old -> new, with a mark
-where the move exceeds the standard deviation of that number over the robustness
+where the move exceeds the standard deviation of that number over the other
 seeds: a smaller move is within the noise of drawing the data. The numbers of each
 build are kept in results/.changes/headline.json for the next comparison.
 """
@@ -54,7 +54,7 @@ def markdown(rows: list[dict], first_build: bool) -> str:
         "# Changes",
         "",
         f"{len(rows)} headline number(s) changed since the previous build. `*`: the change exceeds the",
-        "standard deviation of that number over the robustness seeds (more than the noise of drawing the data).",
+        "standard deviation of that number over the other seeds (more than the noise of drawing the data).",
         "",
         "| number | old | new | change | s.d. over seeds | |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
