@@ -1471,7 +1471,7 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
         ax.plot(Ks, mean, color=color, marker="o", markersize=3, label=label)
         ax.fill_between(Ks, mean - se, mean + se, color=color, alpha=0.25, linewidth=0, label="$\\pm$ one s.e.")
         ax.axhline(limit, color="k", linestyle="--", linewidth=0.9, label=r"limit $K\to\infty$")
-        ax.set(xscale="log", xlabel="number of components K", ylabel="mean over test points (nats)")
+        ax.set(xscale="log", xlabel="number of components K", ylabel="mean (nats)")
 
     fig, axes = pyplot().subplots(2, 2, figsize=(6.8, 2.9))
     banded(axes[0, 0], fr, "log_p", "log_p_sem", fr["limits"]["log_p"], "C3", r"$\log p_K(x)$ = ELBO, $q$ posterior")
