@@ -143,9 +143,9 @@ def leaves(obj, where=""):
         yield where, obj
 
 
-def compare_results(run: Path, build: Path, names: list[str]) -> tuple[int, int, list[str]]:
-    """Compare the files `names` (JSON results and figures) of the grader's run with the build's.
-    Returns (files, numbers compared, one line per difference)."""
+def compare_results(run: Path, build: Path, names: list[str]) -> tuple[int, list[str]]:
+    """Compare the files `names` (JSON results and figures) that the grader's run wrote with the
+    build's, byte for byte. Returns (the numbers in the JSON files, one line per difference)."""
     numbers, differences = 0, []
     for name in names:
         mine, theirs = build / name, run / name
@@ -153,24 +153,29 @@ def compare_results(run: Path, build: Path, names: list[str]) -> tuple[int, int,
             differences.append(f"{name}: not written by the command")
             continue
         if name.endswith(".json"):
-            ours, its = dict(leaves(json.loads(mine.read_text()))), dict(leaves(json.loads(theirs.read_text())))
+            ours = dict(leaves(json.loads(mine.read_text())))
             numbers += sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ours.values())
-            differences += [f"{name}: {k} is {its.get(k)!r} there, {v!r} here" for k, v in ours.items() if its.get(k) != v][:5]
-        elif mine.read_bytes() != theirs.read_bytes():
+        if mine.read_bytes() == theirs.read_bytes():
+            continue
+        if name.endswith(".json"):  # which numbers differ
+            its = dict(leaves(json.loads(theirs.read_text())))
+            differences += [f"{name}: {k} is {its.get(k)!r} there, {v!r} here"
+                            for k, v in ours.items() if its.get(k) != v][:5] or [f"{name}: other bytes"]
+        else:
             differences.append(f"{name}: another figure (bytes differ)")
-    return len(names), numbers, differences
+    return numbers, differences
 
 
-def check_command(run: Path, command: str, build: Path, names: list[str]) -> list[str]:
+def check_command(run: Path, command: str, build: Path, results: list[str], figures: list[str]) -> list[str]:
     """What the PDF's command wrote, run alone in the empty folder `run` (rule grader_run), equals the build's."""
     if (run / "command.txt").read_text().strip() != command:
         raise SubmissionError(f"the run in {run} was not the PDF's command `{command}`; rerun the build")
-    files, numbers, differences = compare_results(run / "results", build, names)
+    numbers, differences = compare_results(run / "results", build, results + figures)
     if differences:
         raise SubmissionError(f"`{command}` run alone differs from the PDF in {len(differences)} place(s):\n"
                               + "\n".join(differences[:20]))
-    return [f"`{command}`, run alone in an empty folder with the zip's VI.py, wrote all {files} result files "
-            f"({numbers} numbers) and figures of the PDF's body, each identical to the build's: ok"]
+    return [f"`{command}`, run alone in an empty folder with the zip's VI.py, wrote all {len(results)} result files "
+            f"({numbers} numbers) and {len(figures)} figures of the PDF's body, each identical to the build's: ok"]
 
 
 def main(snakemake):
@@ -184,8 +189,8 @@ def main(snakemake):
         if (folder / "VI.py").read_bytes() != (run / "VI.py").read_bytes():
             raise SubmissionError("the zip's VI.py is not the file the PDF's command ran; rerun the build")
         lines += check_pdf(folder / "theory.pdf", p.student["net_id"], p.command)
-    names = [Path(f).name for f in snakemake.input.results] + list(p.figures)
-    lines += check_command(run, p.command, Path(snakemake.input.results[0]).parent, names)
+    results = [Path(f).name for f in snakemake.input.results]
+    lines += check_command(run, p.command, Path(snakemake.input.results[0]).parent, results, list(p.figures))
     lines.append(readiness(p.student, zip_path))
     Path(snakemake.output.report).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
