@@ -33,7 +33,7 @@ import os
 import sys
 import time
 import zlib
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 # The same numbers on every x86-64 CPU with AVX2 and FMA (most since 2013, AVX-512 ones included):
@@ -1500,10 +1500,6 @@ def plot_sweep(sweep: dict, path: str | Path) -> None:
 # ----------------------------------------------------------------------------
 
 
-def ebm_settings_json(cfg: EBMSettings) -> dict:
-    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
-
-
 def stage_samples(s: Settings, out: Path) -> dict:
     """Q1.1: the data sets (drawn again by each stage from their streams; Figure 1 is EM's, 1.2)."""
     sizes = {f"{R:g}": {k: v.shape for k, v in make_datasets(s.seed, s.data.K, s.data.n, R).items()} for R in s.data.R}
@@ -1545,7 +1541,7 @@ def stage_ebm(s: Settings, out: Path) -> dict:
     energy, trace, e = ebm_experiment(data, s.data.K, s.kde.R, s.seed, s.ebm)
     print(f"Q1.6  EBM: kept step {e['best_step']} of {s.ebm.steps}; A_hat {e['A_is']:.4f} +- {e['A_is_se']:.4f} "
           f"(ESS {e['ess']:.0f} of {e['importance_M']}), A by quadrature {e['A_quad']:.4f}")
-    return {**e, "config": ebm_settings_json(s.ebm), "model": energy_to_json(energy),
+    return {**e, "config": asdict(s.ebm), "model": energy_to_json(energy),
             "trace": {k: v.tolist() for k, v in trace.items()}}
 
 
@@ -1566,7 +1562,7 @@ def stage_ebm_kde(s: Settings, out: Path) -> dict:
 
 
 def stage_kl(s: Settings, out: Path) -> dict:
-    kl, curves = kl_experiment(**{f.name: getattr(s.kl, f.name) for f in fields(s.kl)})
+    kl, curves = kl_experiment(**asdict(s.kl))
     print(f"Q2.2  KL(p||q) = {kl['q']['kl_pq']:.3f} >> KL(q||p) = {kl['q']['kl_qp']:.3f}; KL(q||p) of the Gaussian fits: "
           f"moment matching {kl['forward_fit']['kl_qp']:.3f}, mode seeking {kl['reverse_fit']['kl_qp']:.3f}")
     plot_kl_directions(kl, curves, out / "q2_2_kl.pdf")
@@ -1591,7 +1587,7 @@ def stage_elbo(s: Settings, out: Path) -> dict:
 
 
 def stage_sweep(s: Settings, out: Path) -> dict:
-    sweep = sweep_experiment(s.seed, **{f.name: getattr(s.sweep, f.name) for f in fields(s.sweep)})
+    sweep = sweep_experiment(s.seed, **asdict(s.sweep))
     fr, fs = sweep["fixed_R"], sweep["fixed_spacing"]
     r, q = fr["rows"][-1], fs["rows"][-1]
     print(f"Q2.4  fixed R={fr['R']:g}, K={r['K']}: log p {r['log_p']:.4f} (limit {fr['limits']['log_p']:.4f}), "
@@ -1655,9 +1651,8 @@ def stage_seed(s: Settings, out: Path, seed: int) -> dict:
     """The homework's headline stages again for another root seed, as `python VI.py --seed <seed>` runs
     them (their results and figures in out/seed_<seed>/)."""
     folder = out / f"seed_{seed}"
-    for name in SEED_STAGES:
-        write_json(folder / f"{name}.json", STAGES[name](replace(s, seed=seed), folder))
-    return {"seed": seed, **headlines(*(read_json(folder / f"{name}.json") for name in SEED_STAGES))}
+    results = [write_json(folder / f"{name}.json", STAGES[name](replace(s, seed=seed), folder)) for name in SEED_STAGES]
+    return {"seed": seed, **headlines(*results)}
 
 
 def stage_appendix(s: Settings, out: Path) -> dict:
